@@ -1,0 +1,306 @@
+/* module.c - pyusdt._pyusdt: setup, the state API, exit and fork hooks.
+ *
+ * Import claims a sys.monitoring tool id, switches on the events of the
+ * probes already attached (so a tracer started first loses nothing) and
+ * starts the poller.  Nothing else runs until a tracer attaches.
+ */
+#include "config.h"
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "monitor.h"
+#include "poller.h"
+#include "probetab.h"
+#include "pyusdt-probes.h"
+#include "settings.h"
+
+#if PY_VERSION_HEX < 0x030C0000
+#error "pyusdt needs Python 3.12 or later (sys.monitoring)"
+#endif
+
+static struct {
+    int initialized;
+    int finished;        /* exit hook ran: stay off for good */
+    long check_msec;
+    long verbose;
+} setup;
+
+static void
+on_change(unsigned int mask)
+{
+    pyusdt_monitor_apply(mask);
+}
+
+static void
+start_poller(void)
+{
+    if (setup.finished || pyusdt_monitor_tool_id() < 0) {
+        return;
+    }
+    if (pyusdt_poller_start((int)setup.check_msec, pyusdt_monitor_enabled(),
+                            on_change) < 0) {
+        PySys_WriteStderr("pyusdt: cannot start the poller thread (%s); "
+                          "probes attached later are not seen\n",
+                          strerror(errno));
+    }
+}
+
+static PyObject *
+names_of(unsigned int mask)
+{
+    int n = 0;
+    PyObject *t;
+
+    for (int i = 0; i < PYUSDT_NPROBES; i++) {
+        n += (mask >> i) & 1u;
+    }
+    t = PyTuple_New(n);
+    if (t == NULL) {
+        return NULL;
+    }
+    n = 0;
+    for (int i = 0; i < PYUSDT_NPROBES; i++) {
+        if (mask & (1u << i)) {
+            PyObject *s = PyUnicode_FromString(pyusdt_probe_name(i));
+            if (s == NULL) {
+                Py_DECREF(t);
+                return NULL;
+            }
+            PyTuple_SET_ITEM(t, n++, s);
+        }
+    }
+    return t;
+}
+
+static const char *
+library_path(void)
+{
+    Dl_info info;
+
+    if (dladdr((void *)pyusdt_attached, &info) && info.dli_fname) {
+        return info.dli_fname;
+    }
+    return "";
+}
+
+PyDoc_STRVAR(state_doc,
+"state() -> dict\n\n"
+"pyusdt's state now: 'attached' (probes a tracer is attached to, read from\n"
+"their semaphores), 'enabled' (probes whose sys.monitoring events are on),\n"
+"'tool_id' (None when no id was free), 'check_msec', 'verbose', 'poller'\n"
+"(whether the poller thread runs) and 'library' (the probe library).");
+
+static PyObject *
+state(PyObject *module, PyObject *unused)
+{
+    PyObject *tool = pyusdt_monitor_tool_id() < 0
+        ? Py_NewRef(Py_None) : PyLong_FromLong(pyusdt_monitor_tool_id());
+    PyObject *attached = names_of(pyusdt_attached());
+    PyObject *enabled = names_of(pyusdt_monitor_enabled());
+    PyObject *d = NULL;
+
+    if (tool && attached && enabled) {
+        d = Py_BuildValue("{sOsOsOslsOsOss}",
+                          "attached", attached, "enabled", enabled,
+                          "tool_id", tool, "check_msec", setup.check_msec,
+                          "verbose", setup.verbose ? Py_True : Py_False,
+                          "poller", pyusdt_poller_running() ? Py_True
+                                                            : Py_False,
+                          "library", library_path());
+    }
+    Py_XDECREF(tool);
+    Py_XDECREF(attached);
+    Py_XDECREF(enabled);
+    return d;
+}
+
+PyDoc_STRVAR(refresh_doc,
+"refresh() -> dict\n\n"
+"Read the semaphores now and switch events to match, without waiting for\n"
+"the poller; returns state().");
+
+static PyObject *
+refresh(PyObject *module, PyObject *unused)
+{
+    if (!setup.finished) {
+        pyusdt_monitor_apply(pyusdt_attached());
+    }
+    return state(module, NULL);
+}
+
+/* atexit: runs before finalization, while the poller may still take the
+ * GIL safely; after it pyusdt stays off. */
+static PyObject *
+at_exit(PyObject *module, PyObject *unused)
+{
+    setup.finished = 1;
+    pyusdt_poller_stop();
+    pyusdt_monitor_release();
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+before_fork(PyObject *module, PyObject *unused)
+{
+    pyusdt_poller_stop();
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+after_fork_parent(PyObject *module, PyObject *unused)
+{
+    start_poller();
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+after_fork_child(PyObject *module, PyObject *unused)
+{
+    pyusdt_poller_forget();
+    start_poller();
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef hook_defs[] = {
+    {"_at_exit", at_exit, METH_NOARGS, NULL},
+    {"_before_fork", before_fork, METH_NOARGS, NULL},
+    {"_after_fork_parent", after_fork_parent, METH_NOARGS, NULL},
+    {"_after_fork_child", after_fork_child, METH_NOARGS, NULL},
+};
+
+/* module.attr(*args, **kwargs) with the hooks made from hook_defs. */
+static int
+register_hooks(PyObject *module)
+{
+    PyObject *f[4] = {NULL};
+    PyObject *r1 = NULL, *r2 = NULL, *kw = NULL, *empty = NULL;
+    int ok = -1;
+
+    for (int i = 0; i < 4; i++) {
+        if ((f[i] = PyCFunction_New(&hook_defs[i], module)) == NULL) {
+            goto done;
+        }
+    }
+    PyObject *atexit = PyImport_ImportModule("atexit");
+    if (atexit == NULL) {
+        goto done;
+    }
+    r1 = PyObject_CallMethod(atexit, "register", "O", f[0]);
+    Py_DECREF(atexit);
+    if (r1 == NULL) {
+        goto done;
+    }
+    PyObject *os = PyImport_ImportModule("os");
+    if (os == NULL) {
+        goto done;
+    }
+    PyObject *reg = PyObject_GetAttrString(os, "register_at_fork");
+    Py_DECREF(os);
+    if (reg == NULL) {
+        goto done;
+    }
+    kw = Py_BuildValue("{sOsOsO}", "before", f[1], "after_in_parent", f[2],
+                       "after_in_child", f[3]);
+    empty = PyTuple_New(0);
+    if (kw && empty) {
+        r2 = PyObject_Call(reg, empty, kw);
+    }
+    Py_DECREF(reg);
+    ok = r2 ? 0 : -1;
+done:
+    for (int i = 0; i < 4; i++) {
+        Py_XDECREF(f[i]);
+    }
+    Py_XDECREF(r1);
+    Py_XDECREF(r2);
+    Py_XDECREF(kw);
+    Py_XDECREF(empty);
+    return ok;
+}
+
+static void
+read_knob(const struct pyusdt_knob *k, long *out)
+{
+    char warn[200];
+
+    if (pyusdt_knob_value(k, getenv(k->var), out, warn, sizeof(warn)) < 0) {
+        PySys_WriteStderr("%s\n", warn);
+    }
+}
+
+static int
+add_constants(PyObject *module)
+{
+    PyObject *probes = names_of((1u << PYUSDT_NPROBES) - 1);
+
+    if (probes == NULL || PyModule_AddObject(module, "PROBES", probes) < 0) {
+        Py_XDECREF(probes);
+        return -1;
+    }
+    if (PyModule_AddStringConstant(module, "__version__",
+                                   PACKAGE_VERSION) < 0
+        || PyModule_AddStringConstant(module, "LIBRARY",
+                                      library_path()) < 0
+        || PyModule_AddIntConstant(module, "PROBE_ABI",
+                                   pyusdt_probe_abi()) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static int
+pyusdt_exec(PyObject *module)
+{
+    if (add_constants(module) < 0) {
+        return -1;
+    }
+    if (setup.initialized) {
+        return 0;    /* imported again after del sys.modules[...] */
+    }
+    read_knob(&pyusdt_knob_check_msec, &setup.check_msec);
+    read_knob(&pyusdt_knob_verbose, &setup.verbose);
+    pyusdt_monitor_set_verbose((int)setup.verbose);
+    if (pyusdt_monitor_init() < 0 || register_hooks(module) < 0) {
+        return -1;
+    }
+    setup.initialized = 1;
+    /* a tracer attached before the import: events on before we return */
+    pyusdt_monitor_apply(pyusdt_attached());
+    start_poller();
+    return 0;
+}
+
+static PyMethodDef methods[] = {
+    {"state", state, METH_NOARGS, state_doc},
+    {"refresh", refresh, METH_NOARGS, refresh_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyModuleDef_Slot slots[] = {
+    {Py_mod_exec, pyusdt_exec},
+    /* one process-wide poller and tool: the main interpreter only */
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
+    {0, NULL},
+};
+
+static struct PyModuleDef moduledef = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "pyusdt._pyusdt",
+    .m_doc = "USDT probes for sys.monitoring events (see pyusdt(7)).",
+    .m_size = 0,
+    .m_methods = methods,
+    .m_slots = slots,
+};
+
+PyMODINIT_FUNC PyInit__pyusdt(void);
+
+PyMODINIT_FUNC
+PyInit__pyusdt(void)
+{
+    return PyModuleDef_Init(&moduledef);
+}

@@ -1,0 +1,217 @@
+/* monitor.c - switch sys.monitoring events on and off for pyusdt's tool.
+ *
+ * use_tool_id, register_callback and set_events are slow, so they run only
+ * when the set of attached probes changes, never per event.  Every call
+ * here runs with the GIL held (import, the poller's state change, exit).
+ */
+#include "config.h"
+
+#include "callbacks.h"
+#include "monitor.h"
+#include "probetab.h"
+
+static struct {
+    PyObject *mon;                        /* sys.monitoring */
+    int tool_id;                          /* -1: none claimed */
+    long event_bit[PYUSDT_NPROBES];       /* sys.monitoring.events.X */
+    PyObject *callback[PYUSDT_NPROBES];
+    unsigned int enabled;                 /* probes whose events are on */
+    int verbose;
+} mon = {NULL, -1, {0}, {NULL}, 0, 0};
+
+int
+pyusdt_monitor_tool_id(void)
+{
+    return mon.tool_id;
+}
+
+unsigned int
+pyusdt_monitor_enabled(void)
+{
+    return mon.enabled;
+}
+
+void
+pyusdt_monitor_set_verbose(int verbose)
+{
+    mon.verbose = verbose;
+}
+
+static int
+lookup_events(void)
+{
+    PyObject *events = PyObject_GetAttrString(mon.mon, "events");
+
+    if (events == NULL) {
+        return -1;
+    }
+    for (int i = 0; i < PYUSDT_NPROBES; i++) {
+        PyObject *bit = PyObject_GetAttrString(events, pyusdt_probe_name(i));
+        if (bit == NULL) {
+            Py_DECREF(events);
+            return -1;
+        }
+        mon.event_bit[i] = PyLong_AsLong(bit);
+        Py_DECREF(bit);
+        if (mon.event_bit[i] == -1 && PyErr_Occurred()) {
+            Py_DECREF(events);
+            return -1;
+        }
+    }
+    Py_DECREF(events);
+    return 0;
+}
+
+/* Try each id in turn: use_tool_id raises ValueError when it is taken. */
+static int
+claim_tool_id(void)
+{
+    static const int ids[] = PYUSDT_TOOL_IDS;
+
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        PyObject *r = PyObject_CallMethod(mon.mon, "use_tool_id", "is",
+                                          ids[i], "pyusdt");
+        if (r != NULL) {
+            Py_DECREF(r);
+            return ids[i];
+        }
+        if (!PyErr_ExceptionMatches(PyExc_ValueError)) {
+            return -2;
+        }
+        PyErr_Clear();
+    }
+    return -1;
+}
+
+int
+pyusdt_monitor_init(void)
+{
+    PyObject *missing;
+
+    if (mon.mon != NULL) {
+        return 0;    /* the module was imported again */
+    }
+    mon.mon = PySys_GetObject("monitoring");   /* borrowed */
+    if (mon.mon == NULL) {
+        PyErr_SetString(PyExc_ImportError,
+                        "pyusdt needs sys.monitoring (Python 3.12 or later)");
+        return -1;
+    }
+    Py_INCREF(mon.mon);
+    if (lookup_events() < 0) {
+        return -1;
+    }
+    missing = PyObject_GetAttrString(mon.mon, "MISSING");
+    if (missing == NULL) {
+        return -1;
+    }
+    pyusdt_callbacks_set_missing(missing);
+    Py_DECREF(missing);
+    for (int i = 0; i < PYUSDT_NPROBES; i++) {
+        mon.callback[i] = pyusdt_callback_new(i);
+        if (mon.callback[i] == NULL) {
+            return -1;
+        }
+    }
+    mon.tool_id = claim_tool_id();
+    if (mon.tool_id == -2) {
+        mon.tool_id = -1;
+        return -1;
+    }
+    if (mon.tool_id < 0) {
+        PySys_WriteStderr("pyusdt: no free sys.monitoring tool id "
+                          "(3, 4 and 5 are taken); probes stay inactive\n");
+    }
+    return 0;
+}
+
+static void
+register_callback(int probe, PyObject *func)
+{
+    PyObject *r = PyObject_CallMethod(mon.mon, "register_callback", "ilO",
+                                      mon.tool_id, mon.event_bit[probe],
+                                      func);
+    if (r == NULL) {
+        PyErr_Clear();
+    }
+    Py_XDECREF(r);
+}
+
+static void
+set_events(unsigned int mask)
+{
+    long events = 0;
+
+    for (int i = 0; i < PYUSDT_NPROBES; i++) {
+        if (mask & (1u << i)) {
+            events |= mon.event_bit[i];
+        }
+    }
+    PyObject *r = PyObject_CallMethod(mon.mon, "set_events", "il",
+                                      mon.tool_id, events);
+    if (r == NULL) {
+        PyErr_Clear();
+    }
+    Py_XDECREF(r);
+}
+
+static void
+report(unsigned int mask)
+{
+    char names[256];
+
+    if (!mon.verbose) {
+        return;
+    }
+    if (mask == 0) {
+        PySys_WriteStderr("pyusdt: all events off\n");
+    }
+    else if (pyusdt_mask_format(mask, names, sizeof(names)) >= 0) {
+        PySys_WriteStderr("pyusdt: events on: %s\n", names);
+    }
+}
+
+void
+pyusdt_monitor_apply(unsigned int mask)
+{
+    unsigned int on = mask & ~mon.enabled;
+    unsigned int off = mon.enabled & ~mask;
+
+    if (mon.tool_id < 0 || mask == mon.enabled) {
+        return;
+    }
+    PyObject *exc = PyErr_GetRaisedException();
+    /* callbacks first, then the events: no event ever finds no callback */
+    for (int i = 0; i < PYUSDT_NPROBES; i++) {
+        if (on & (1u << i)) {
+            register_callback(i, mon.callback[i]);
+        }
+    }
+    set_events(mask);
+    for (int i = 0; i < PYUSDT_NPROBES; i++) {
+        if (off & (1u << i)) {
+            register_callback(i, Py_None);
+        }
+    }
+    mon.enabled = mask;
+    report(mask);
+    PyErr_SetRaisedException(exc);
+}
+
+void
+pyusdt_monitor_release(void)
+{
+    if (mon.tool_id < 0) {
+        return;
+    }
+    pyusdt_monitor_apply(0);
+    /* 3.12 and 3.13 keep events and callbacks of a freed id: cleared
+     * above, so the id is really free for another tool */
+    PyObject *r = PyObject_CallMethod(mon.mon, "free_tool_id", "i",
+                                      mon.tool_id);
+    if (r == NULL) {
+        PyErr_Clear();
+    }
+    Py_XDECREF(r);
+    mon.tool_id = -1;
+}

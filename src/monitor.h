@@ -1,0 +1,30 @@
+/* monitor.h - pyusdt's sys.monitoring tool: claim an id, switch events. */
+#ifndef PYUSDT_MONITOR_H
+#define PYUSDT_MONITOR_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* The tool ids tried, in order.  0, 1 and 2 are left to debuggers,
+ * coverage and profilers, which use those fixed ids. */
+#define PYUSDT_TOOL_IDS {4, 3, 5}
+
+/* Look up sys.monitoring, claim a free tool id and make the callbacks.
+ * Returns 0, or -1 with an exception set.  When no id is free, returns 0
+ * with monitoring unavailable (pyusdt_monitor_tool_id() < 0) and warns
+ * once on stderr. */
+int pyusdt_monitor_init(void);
+
+/* Switch on exactly the events of the probes in mask (GIL held). */
+void pyusdt_monitor_apply(unsigned int mask);
+
+/* Switch everything off and give the tool id back (at exit). */
+void pyusdt_monitor_release(void);
+
+int pyusdt_monitor_tool_id(void);
+unsigned int pyusdt_monitor_enabled(void);
+
+/* Report state changes on stderr (PYUSDT_VERBOSE=1). */
+void pyusdt_monitor_set_verbose(int verbose);
+
+#endif /* PYUSDT_MONITOR_H */

@@ -1,0 +1,70 @@
+/* probetab.c - probe names and masks. */
+#include "config.h"
+
+#include <string.h>
+
+#include "probetab.h"
+
+static const char *const names[PYUSDT_NPROBES] = {
+    [PYUSDT_PY_START] = "PY_START",
+    [PYUSDT_PY_RESUME] = "PY_RESUME",
+    [PYUSDT_PY_RETURN] = "PY_RETURN",
+    [PYUSDT_PY_YIELD] = "PY_YIELD",
+    [PYUSDT_CALL] = "CALL",
+    [PYUSDT_LINE] = "LINE",
+    [PYUSDT_PY_UNWIND] = "PY_UNWIND",
+    [PYUSDT_PY_THROW] = "PY_THROW",
+    [PYUSDT_RAISE] = "RAISE",
+};
+
+const char *
+pyusdt_probe_name(int probe)
+{
+    if (probe < 0 || probe >= PYUSDT_NPROBES) {
+        return NULL;
+    }
+    return names[probe];
+}
+
+static int
+lookup_n(const char *name, size_t n)
+{
+    for (int i = 0; i < PYUSDT_NPROBES; i++) {
+        if (strlen(names[i]) == n && strncmp(names[i], name, n) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+int
+pyusdt_probe_lookup(const char *name)
+{
+    return lookup_n(name, strlen(name));
+}
+
+int
+pyusdt_mask_format(unsigned int mask, char *out, size_t len)
+{
+    size_t used = 0;
+
+    if (len == 0) {
+        return -1;
+    }
+    out[0] = '\0';
+    for (int i = 0; i < PYUSDT_NPROBES; i++) {
+        if (!(mask & (1u << i))) {
+            continue;
+        }
+        size_t n = strlen(names[i]) + (used ? 1 : 0);
+        if (used + n + 1 > len) {
+            return -1;
+        }
+        if (used) {
+            out[used++] = ',';
+        }
+        strcpy(out + used, names[i]);
+        used += strlen(names[i]);
+    }
+    return (int)used;
+}

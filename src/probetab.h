@@ -1,0 +1,22 @@
+/* probetab.h - names of pyusdt's probes and the sys.monitoring events
+ * they need.  No Python API: the event bits are looked up by name at run
+ * time, since their values belong to each CPython version. */
+#ifndef PYUSDT_PROBETAB_H
+#define PYUSDT_PROBETAB_H
+
+#include <stddef.h>
+
+#include "pyusdt-probes.h"
+
+/* The probe's name, which is also its sys.monitoring event's name; NULL
+ * for a number out of range. */
+const char *pyusdt_probe_name(int probe);
+
+/* The probe number for a name, or -1. */
+int pyusdt_probe_lookup(const char *name);
+
+/* Write the names of the probes in mask, comma-separated, in probe order
+ * ("" for 0).  Returns the length, or -1 if len is too small. */
+int pyusdt_mask_format(unsigned int mask, char *out, size_t len);
+
+#endif /* PYUSDT_PROBETAB_H */
