@@ -226,7 +226,7 @@ done:
 static void
 read_knob(const struct pyusdt_knob *k, long *out)
 {
-    char warn[200];
+    char warn[512];
 
     if (pyusdt_knob_value(k, getenv(k->var), out, warn, sizeof(warn)) < 0) {
         PySys_WriteStderr("%s\n", warn);

@@ -39,6 +39,37 @@ pyusdt_parse_long(const char *s, long min, long max, long *out)
     return 0;
 }
 
+/* The value as shown in a warning: control bytes as \xNN so the warning
+ * stays one line, cut after 40 bytes on a UTF-8 character boundary. */
+static void
+show_value(const char *value, char *out, size_t outlen)
+{
+    size_t n = 0, used = 0;
+
+    while (value[n] != '\0' && n < 40) {
+        n++;
+    }
+    while (n > 0 && value[n] != '\0'
+           && ((unsigned char)value[n] & 0xc0) == 0x80) {
+        n--;    /* do not split a multi-byte character */
+    }
+    for (size_t i = 0; i < n && used + 5 < outlen; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if (c < 0x20 || c == 0x7f) {
+            used += (size_t)snprintf(out + used, outlen - used, "\\x%02x",
+                                     c);
+        }
+        else {
+            out[used++] = (char)c;
+        }
+    }
+    if (value[n] != '\0' && used + 4 < outlen) {
+        memcpy(out + used, "...", 3);
+        used += 3;
+    }
+    out[used] = '\0';
+}
+
 int
 pyusdt_knob_value(const struct pyusdt_knob *k, const char *value,
                   long *out, char *warn, size_t warnlen)
@@ -52,11 +83,11 @@ pyusdt_knob_value(const struct pyusdt_knob *k, const char *value,
     }
     *out = k->dflt;
     if (warn != NULL && warnlen > 0) {
-        /* cut a long value: the warning stays one readable line */
+        char shown[208];
+        show_value(value, shown, sizeof(shown));
         snprintf(warn, warnlen,
-                 "pyusdt: ignoring %s=\"%.40s%s\": not %s; using %ld",
-                 k->var, value, strlen(value) > 40 ? "..." : "", k->want,
-                 k->dflt);
+                 "pyusdt: ignoring %s=\"%s\": not %s; using %ld",
+                 k->var, shown, k->want, k->dflt);
     }
     return -1;
 }

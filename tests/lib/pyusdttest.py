@@ -1,0 +1,292 @@
+"""Helpers for pyusdt's integration tests: TAP output, bpftrace, workloads.
+
+Each test is a Python script that prints TAP; automake's TAP driver reads
+it.  A test that needs what the machine lacks (root, bpftrace, tracefs)
+prints a "1..0 # SKIP" plan: the driver counts it as skipped.
+"""
+
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+PYTHON = os.environ.get("PYTHON") or sys.executable
+BPFTRACE = os.environ.get("BPFTRACE") or shutil.which("bpftrace") or ""
+LIBRARY = os.environ.get("PYUSDT_TEST_LIBRARY", "")
+SRCDIR = os.environ.get("PYUSDT_TEST_SRCDIR",
+                        os.path.dirname(os.path.dirname(
+                            os.path.dirname(os.path.abspath(__file__)))))
+BUILDDIR = os.environ.get("PYUSDT_TEST_BUILDDIR", SRCDIR)
+WORKLOADS = os.path.join(SRCDIR, "tests", "workloads")
+
+
+class TAP:
+    """Minimal TAP producer: ok/not ok lines, plan at the end."""
+
+    def __init__(self):
+        self.count = 0
+        self.failed = 0
+
+    def ok(self, cond, name, diag=None):
+        self.count += 1
+        if not cond:
+            self.failed += 1
+        print("%sok %d - %s" % ("" if cond else "not ", self.count, name))
+        if not cond and diag is not None:
+            for line in str(diag).splitlines() or [""]:
+                print("# " + line)
+        sys.stdout.flush()
+        return cond
+
+    def eq(self, got, want, name):
+        return self.ok(got == want, name,
+                       "got:  %r\nwant: %r" % (got, want))
+
+    def skip_all(self, reason):
+        print("1..0 # SKIP %s" % reason)
+        sys.exit(0)
+
+    def done(self):
+        print("1..%d" % self.count)
+        sys.exit(1 if self.failed else 0)
+
+
+def tracing_missing():
+    """Why tracing tests cannot run here, or None."""
+    if os.geteuid() != 0:
+        return "needs root"
+    if not BPFTRACE or not os.access(BPFTRACE, os.X_OK):
+        return "needs bpftrace"
+    if not os.path.isdir("/sys/kernel/tracing/events"):
+        return "needs tracefs on /sys/kernel/tracing"
+    if not LIBRARY or not os.path.exists(LIBRARY):
+        return "probe library not built (%s)" % LIBRARY
+    return None
+
+
+def require_tracing(tap):
+    why = tracing_missing()
+    if why:
+        tap.skip_all(why)
+
+
+def probe(name, library=None):
+    return "usdt:%s:pyusdt:%s" % (library or LIBRARY, name)
+
+
+def python_env(**extra):
+    env = dict(os.environ)
+    env.setdefault("PYUSDT_CHECK_MSEC", "10")
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+MAP_LINE = re.compile(r"^@(\w*)(?:\[(.*)\])?: (-?\d+)$")
+
+
+def parse_maps(text):
+    """{map name: {key tuple: int}} from bpftrace's printed maps (keys are
+    split on ", "; test workloads avoid that in names)."""
+    maps = {}
+    for line in text.splitlines():
+        m = MAP_LINE.match(line.strip())
+        if not m:
+            continue
+        name, key, value = m.groups()
+        keys = tuple(k for k in key.split(", ")) if key is not None else ()
+        maps.setdefault(name, {})[keys] = int(value)
+    return maps
+
+
+class Bpftrace:
+    """bpftrace running a program (text or script file), system-wide or
+    on one PID; started by start(), ended by stop() (SIGINT, then its END
+    output is collected)."""
+
+    def __init__(self, program=None, script=None, args=(), pid=None,
+                 ready="READY", add_ready=True, extra=()):
+        cmd = [BPFTRACE]
+        if pid is not None:
+            cmd += ["-p", str(pid)]
+        cmd += list(extra)
+        if script is not None:
+            cmd += [script]
+        else:
+            if add_ready:
+                program = 'BEGIN { printf("READY\\n"); }\n' + program
+            cmd += ["-e", program]
+        cmd += [str(a) for a in args]
+        self.cmd = cmd
+        self.ready = ready
+        self.proc = None
+        self.out = []
+        self.err = ""
+
+    def start(self, timeout=60):
+        env = dict(os.environ)
+        env.setdefault("BPFTRACE_MAX_STRLEN", "300")
+        # printf records of 300-byte strings fill the default ring fast
+        env.setdefault("BPFTRACE_PERF_RB_PAGES", "1024")
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=env,
+                                     text=True, bufsize=1)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if r:
+                line = self.proc.stdout.readline()
+                if line == "":
+                    break
+                self.out.append(line)
+                if self.ready is None or self.ready in line:
+                    return self
+            elif self.proc.poll() is not None:
+                break
+        self.stop()
+        raise RuntimeError("bpftrace did not start: %s\n%s%s"
+                           % (" ".join(self.cmd), "".join(self.out),
+                              self.err))
+
+    def stop(self, timeout=60):
+        """SIGINT, wait, return everything bpftrace printed on stdout."""
+        if self.proc is None:
+            return "".join(self.out)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            rest, self.err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rest, self.err = self.proc.communicate()
+        self.out.append(rest)
+        self.proc = None
+        return "".join(self.out)
+
+    def wait(self, timeout=60):
+        """Wait for bpftrace to end by itself (exit() or -p target gone)."""
+        try:
+            rest, self.err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return self.stop()
+        self.out.append(rest)
+        self.proc = None
+        return "".join(self.out)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def run_python(args, env=None, timeout=120, **kw):
+    """Run PYTHON with args; a CompletedProcess with text output."""
+    return subprocess.run([PYTHON] + list(args), env=env or python_env(),
+                          capture_output=True, text=True, timeout=timeout,
+                          **kw)
+
+
+def workload(name):
+    return os.path.join(WORKLOADS, name)
+
+
+class Controlled:
+    """A Python process driven over stdin/stdout by tests/workloads/ctl.py:
+    'state', 'work N', 'quit'.  Replies are JSON lines."""
+
+    def __init__(self, env=None, via_launcher=True):
+        args = ["-m", "pyusdt"] if via_launcher else []
+        self.proc = subprocess.Popen(
+            [PYTHON] + args + [workload("ctl.py")], env=env or python_env(),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, bufsize=1)
+        self.pid = self.proc.pid
+        self.hello = self.ask("state")
+
+    def ask(self, line, timeout=60):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        r, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not r:
+            raise RuntimeError("no reply to %r" % line)
+        reply = self.proc.stdout.readline()
+        if not reply:
+            raise RuntimeError("workload ended: %s" % self.proc.stderr.read())
+        return json.loads(reply)
+
+    def wait_state(self, key, want, timeout=5.0):
+        """Poll state until state[key] == want; (ok, seconds waited)."""
+        t0 = time.monotonic()
+        while True:
+            st = self.ask("state")
+            if st[key] == want:
+                return True, time.monotonic() - t0
+            if time.monotonic() - t0 > timeout:
+                return False, st
+            time.sleep(0.005)
+
+    def quit(self):
+        try:
+            self.ask("quit")
+        except (RuntimeError, BrokenPipeError, ValueError):
+            pass
+        out, err = self.proc.communicate(timeout=30)
+        return self.proc.returncode, err
+
+
+ALL_PROBES = ("PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD", "CALL",
+              "LINE", "PY_UNWIND", "PY_THROW", "RAISE")
+
+
+def counting_program(probes=ALL_PROBES, library=None):
+    """A bpftrace program counting hits per (probe, pid, tid, file,
+    function) in map @c."""
+    return "\n".join(
+        '%s { @c["%s", pid, tid, str(arg1), str(arg0)] = count(); }'
+        % (probe(p, library), p) for p in probes)
+
+
+def counts_for(maps, pid, filename):
+    """{(probe, function): hits} for one process and file, summed over
+    threads, from a counting_program's output."""
+    out = {}
+    for key, value in maps.get("c", {}).items():
+        p, kpid, _tid, kfile, func = key
+        if int(kpid) == pid and kfile == filename:
+            out[(p, func)] = out.get((p, func), 0) + value
+    return out
+
+
+def per_thread(maps, pid, filename):
+    """{tid: {probe: hits}} for one process and file."""
+    out = {}
+    for key, value in maps.get("c", {}).items():
+        p, kpid, tid, kfile, _func = key
+        if int(kpid) == pid and kfile == filename:
+            d = out.setdefault(int(tid), {})
+            d[p] = d.get(p, 0) + value
+    return out
+
+
+def trace_workload(name, probes=ALL_PROBES, args=(), env=None):
+    """Run a workload under `python -m pyusdt` with a system-wide tracer
+    attached before it starts; (CompletedProcess, maps, pid)."""
+    path = workload(name)
+    bt = Bpftrace(counting_program(probes))
+    bt.start()
+    try:
+        proc = subprocess.Popen([PYTHON, "-m", "pyusdt", path] + list(args),
+                                env=env or python_env(),
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        out, err = proc.communicate(timeout=300)
+    finally:
+        text = bt.stop()
+    result = subprocess.CompletedProcess(proc.args, proc.returncode, out,
+                                         err)
+    return result, parse_maps(text), proc.pid

@@ -1,0 +1,40 @@
+"""A long-running program driven over stdin, for attach/detach tests.
+
+Commands (one per line): "state" replies pyusdt's state plus the events
+sys.monitoring has for pyusdt's tool; "work N" calls work() N times;
+"quit" exits.  Every reply is one JSON line.
+"""
+import json
+import sys
+
+import pyusdt
+
+
+def work(i):
+    return i + 1
+
+
+def reply(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+for line in sys.stdin:
+    cmd = line.split()
+    if not cmd:
+        continue
+    if cmd[0] == "state":
+        st = pyusdt.state()
+        st["attached"] = list(st["attached"])
+        st["enabled"] = list(st["enabled"])
+        tool = st["tool_id"]
+        st["events"] = sys.monitoring.get_events(tool) if tool is not None else 0
+        reply(st)
+    elif cmd[0] == "work":
+        total = 0
+        for i in range(int(cmd[1])):
+            total += work(i)
+        reply({"done": int(cmd[1]), "total": total})
+    elif cmd[0] == "quit":
+        reply({"bye": True})
+        break
