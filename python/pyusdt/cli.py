@@ -67,7 +67,7 @@ def _fresh_main(filename=None, loader=None):
 
 def _user_traceback(tb):
     """Skip this module's own frames, so tracebacks read as under python3."""
-    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+    while tb is not None and tb.tb_frame.f_globals is globals():
         tb = tb.tb_next
     return tb
 
@@ -83,7 +83,9 @@ def _exec(code, main):
         # python3 exits through SIGINT after finalizing: re-raising does that
         raise e.with_traceback(_user_traceback(e.__traceback__))
     except BaseException as e:
-        sys.excepthook(type(e), e, _user_traceback(e.__traceback__))
+        # the hook prints e.__traceback__ (3.12+), not only its argument
+        tb = _user_traceback(e.__traceback__)
+        sys.excepthook(type(e), e.with_traceback(tb), tb)
         return 1
     return 0
 
@@ -104,18 +106,21 @@ def run_script(path, args):
     importer = get_importer(path) if os.path.exists(path) else None
     if importer is not None:
         # a directory or zip file with a __main__ module
-        sys.path[0] = path
+        sys.path[0] = os.path.abspath(path)
         return run_module("__main__", [], keep_argv=True)
+    # python3 names the script by its absolute path (not resolving links)
+    # and puts the real directory, links resolved, first on sys.path
+    filename = os.path.abspath(path)
     try:
-        with io.open_code(os.path.abspath(path)) as f:
+        with io.open_code(filename) as f:
             source = f.read()
     except OSError as e:
         return _fail("can't open file %r: [Errno %d] %s"
-                     % (os.path.abspath(path), e.errno, e.strerror), 2)
+                     % (filename, e.errno, e.strerror), 2)
     sys.path[0] = os.path.dirname(os.path.realpath(path))
     from importlib.machinery import SourceFileLoader
-    main = _fresh_main(path, SourceFileLoader("__main__", path))
-    code = _compile(source, path)
+    main = _fresh_main(filename, SourceFileLoader("__main__", filename))
+    code = _compile(source, filename)
     if code is None:
         return 1
     return _exec(code, main)
@@ -194,8 +199,7 @@ def main(argv=None):
     try:
         mode, target, args = parse(argv)
     except UsageError as e:
-        print(USAGE, file=sys.stderr)
-        return _fail(str(e), 2)
+        return _fail("%s (see pyusdt --help)" % e, 2)
     if mode == "help":
         print(HELP, end="")
         return 0

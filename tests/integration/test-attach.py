@@ -1,0 +1,82 @@
+"""Attach by PID to a running program and detach: only the attached
+probes' events go on, every event while attached is counted, everything
+goes off after detach; a tracer attached before import sees events on
+before `import pyusdt` returns."""
+
+import subprocess
+import sys
+
+from pyusdttest import (PYTHON, TAP, Bpftrace, Controlled, parse_maps,
+                        probe, python_env, require_tracing)
+
+MONITORING_BITS = {"PY_START": 1, "PY_RETURN": 4, "LINE": 32}
+
+
+def attach(pid, probes):
+    # With -p, bpftrace 0.27 attaches a probe named by path twice (the
+    # path and /proc/PID/root/path): name it by wildcard, which 0.23 and
+    # 0.27 both attach once in the process.
+    prog = "\n".join('%s /str(arg0) == "work"/ { @c["%s"] = count(); }'
+                     % (probe(p, "*"), p) for p in probes)
+    return Bpftrace(prog, pid=pid).start()
+
+
+def bits(names):
+    return sum(MONITORING_BITS[n] for n in names)
+
+
+def main():
+    tap = TAP()
+    require_tracing(tap)
+    ctl = Controlled()
+    st = ctl.hello
+    tap.eq((st["attached"], st["enabled"], st["events"], st["poller"]),
+           ([], [], 0, True), "untraced: nothing attached, no event on, "
+           "poller running")
+    tap.ok(st["tool_id"] in (3, 4, 5), "a free tool id (%r)" % st["tool_id"])
+
+    for probes in (["PY_START"], ["PY_RETURN", "LINE"], ["PY_START"]):
+        name = "+".join(probes)
+        bt = attach(ctl.pid, probes)
+        ok, waited = ctl.wait_state("enabled", probes)
+        tap.ok(ok, "%s: events on after attach by PID" % name, waited)
+        st = ctl.ask("state")
+        tap.eq((st["attached"], st["events"]), (probes, bits(probes)),
+               "%s: exactly these events on (sys.monitoring.get_events)"
+               % name)
+        reply = ctl.ask("work 500")
+        maps = parse_maps(bt.stop())
+        tap.eq(reply["done"], 500, "%s: program works while traced" % name)
+        tap.eq(maps.get("c", {}), {(p,): 500 for p in probes},
+               "%s: every call counted, exactly 500 per probe" % name)
+        ok, waited = ctl.wait_state("enabled", [])
+        tap.ok(ok, "%s: events off after detach" % name, waited)
+        st = ctl.ask("state")
+        tap.eq((st["attached"], st["events"]), ([], 0),
+               "%s: after detach nothing attached, no event on" % name)
+    status, err = ctl.quit()
+    tap.eq((status, err), (0, ""), "program exits 0 and silent on stderr")
+
+    # tracer first: events on before `import pyusdt` returns
+    with Bpftrace("%s { @n = count(); }" % probe("PY_START")):
+        proc = subprocess.run(
+            [PYTHON, "-c", "import pyusdt; print(pyusdt.state()['enabled'])"],
+            env=python_env(PYUSDT_CHECK_MSEC=10000), capture_output=True,
+            text=True, timeout=60)
+    tap.eq((proc.stdout, proc.stderr), ("('PY_START',)\n", ""),
+           "attached before import: on when import returns, without a poll")
+
+    # PYUSDT_VERBOSE=1 reports each change, one line each
+    env = python_env(PYUSDT_VERBOSE=1)
+    ctl = Controlled(env=env)
+    bt = attach(ctl.pid, ["PY_START"])
+    ctl.wait_state("enabled", ["PY_START"])
+    bt.stop()
+    ctl.wait_state("enabled", [])
+    status, err = ctl.quit()
+    tap.eq(err, "pyusdt: events on: PY_START\npyusdt: all events off\n",
+           "PYUSDT_VERBOSE=1 reports state changes on stderr")
+    tap.done()
+
+
+main()
