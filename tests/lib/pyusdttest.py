@@ -69,10 +69,20 @@ def tracing_missing():
     return None
 
 
+_LOCK = None
+
+
 def require_tracing(tap):
+    """Skip unless tracing works here; then hold the machine-wide tracing
+    lock for the rest of the test: a system-wide tracer raises the probe
+    semaphores in every process, so tracing tests must not overlap."""
+    global _LOCK
     why = tracing_missing()
     if why:
         tap.skip_all(why)
+    import fcntl
+    _LOCK = open("/tmp/pyusdt-tracing-tests.lock", "w")
+    fcntl.flock(_LOCK, fcntl.LOCK_EX)
 
 
 def probe(name, library=None):
@@ -127,7 +137,7 @@ class Bpftrace:
         self.out = []
         self.err = ""
 
-    def start(self, timeout=60):
+    def start(self, timeout=180):
         env = dict(os.environ)
         env.setdefault("BPFTRACE_MAX_STRLEN", "300")
         # printf records of 300-byte strings fill the default ring fast
@@ -148,8 +158,8 @@ class Bpftrace:
             elif self.proc.poll() is not None:
                 break
         self.stop()
-        raise RuntimeError("bpftrace did not start: %s\n%s%s"
-                           % (" ".join(self.cmd), "".join(self.out),
+        raise RuntimeError("bpftrace did not start in %ds: %s\n%s%s"
+                           % (timeout, " ".join(self.cmd), "".join(self.out),
                               self.err))
 
     def stop(self, timeout=60):
