@@ -154,6 +154,7 @@ class Bpftrace:
                     break
                 self.out.append(line)
                 if self.ready is None or self.ready in line:
+                    self._wait_semaphores(deadline)
                     return self
             elif self.proc.poll() is not None:
                 break
@@ -161,6 +162,28 @@ class Bpftrace:
         raise RuntimeError("bpftrace did not start in %ds: %s\n%s%s"
                            % (timeout, " ".join(self.cmd), "".join(self.out),
                               self.err))
+
+    def _wait_semaphores(self, deadline):
+        """bpftrace 0.27 may run BEGIN before the uprobes' semaphores are
+        raised: for a system-wide tracer of the build's probe library,
+        wait until a new process that loads it sees a probe attached."""
+        text = " ".join(self.cmd)
+        for arg in self.cmd:
+            if arg.endswith(".bt") and os.path.exists(arg):
+                with open(arg) as f:
+                    text += f.read()
+        if "-p" in self.cmd or not LIBRARY or LIBRARY not in text:
+            return
+        code = ("import pyusdt, time, sys\n"
+                "t = time.monotonic() + %f\n"
+                "while not pyusdt.refresh()['attached']:\n"
+                "    if time.monotonic() > t: sys.exit(1)\n"
+                "    time.sleep(0.01)\n"
+                % max(1.0, deadline - time.monotonic()))
+        if subprocess.run([PYTHON, "-c", code], env=python_env()).returncode:
+            self.stop()
+            raise RuntimeError("bpftrace started, but no probe semaphore "
+                               "went up: %s" % text)
 
     def stop(self, timeout=60):
         """SIGINT, wait, return everything bpftrace printed on stdout."""
