@@ -3,27 +3,78 @@
  * A callback is registered only while its probe is attached.  It returns
  * None whatever happens: a NULL return would inject an exception into the
  * traced program, and DISABLE would silence the location for good.
+ *
+ * This is the hot path of a traced program, so:
+ * - each callback is an object with its own vectorcall function: CPython
+ *   calls it directly, without the argument checks and recursion guard of
+ *   a builtin function (a METH_FASTCALL builtin costs a few more
+ *   instructions per event for nothing);
+ * - the names of a code object are looked up once: their UTF-8 pointers
+ *   are kept with the code object (a code extra), so an event costs one
+ *   look-up instead of three conversions;
+ * - the instruction offset and the line are read inline from the int;
+ * - nothing is done when the probe's semaphore is down (the poller has
+ *   not switched the event off yet);
+ * - the frame is small: only value probes have a buffer (the repr).
  */
 #include "config.h"
+
+#include <stddef.h>
+#include <string.h>
 
 #include "callbacks.h"
 #include "probetab.h"
 #include "pyusdt-probes.h"
 #include "repr.h"
 
+#if defined(__GNUC__)
+#define PYUSDT_INLINE static inline __attribute__((always_inline))
+#define PYUSDT_COLD static __attribute__((noinline, cold))
+#define PYUSDT_LIKELY(x) __builtin_expect(!!(x), 1)
+#else
+#define PYUSDT_INLINE static inline
+#define PYUSDT_COLD static
+#define PYUSDT_LIKELY(x) (x)
+#endif
+
 static PyObject *missing;   /* sys.monitoring.MISSING */
 
+/* What the probes say about a code object, cached with it.  The strings
+ * are the UTF-8 of the code object's own str objects (which this holds a
+ * reference to, so the pointers stay valid) or escaped copies stored
+ * right after the struct for names that are not valid UTF-8. */
 struct codeinfo {
     const char *name;
     const char *file;
     const char *qualname;
     int firstline;
-    /* used only for names that are not valid UTF-8; 3 KiB in all keeps
-     * the frame under a page (no stack-clash probes per event) */
-    char namebuf[PYUSDT_NAME_MAX];
-    char filebuf[PYUSDT_NAME_MAX];
-    char qualbuf[PYUSDT_NAME_MAX];
+    PyObject *fileobj;      /* co_filename when cached (strong reference) */
+    PyObject *nameobj;      /* co_name (strong reference) */
+    PyObject *qualobj;      /* co_qualname (strong reference) */
 };
+
+/* Anything but a code object (MISSING, a code-like object of another
+ * implementation) reads as "<missing>", line 0. */
+static const struct codeinfo no_code = {
+    "<missing>", "<missing>", "<missing>", 0, NULL, NULL, NULL
+};
+
+/* The code-extra slot, requested when the first callback is made; -1
+ * when none could be had (then names are looked up on every event). */
+static Py_ssize_t code_index = -1;
+
+static void
+free_codeinfo(void *p)
+{
+    struct codeinfo *ci = p;
+
+    if (ci != NULL) {
+        Py_XDECREF(ci->fileobj);
+        Py_XDECREF(ci->nameobj);
+        Py_XDECREF(ci->qualobj);
+        PyMem_Free(ci);
+    }
+}
 
 void
 pyusdt_callbacks_set_missing(PyObject *m)
@@ -32,28 +83,112 @@ pyusdt_callbacks_set_missing(PyObject *m)
     Py_XSETREF(missing, m);
 }
 
-/* Anything but a code object (MISSING, a code-like object of another
- * implementation) reads as "<missing>", line 0. */
-static void
-code_info(PyObject *code, struct codeinfo *ci)
+/* For the rare case where nothing can be cached (no code-extra slot, no
+ * memory): names are converted into these buffers on every event.  The
+ * GIL is held and no callback runs inside another (code run by a callback
+ * fires no events), so one set of buffers is enough. */
+static struct {
+    struct codeinfo ci;
+    char name[PYUSDT_NAME_MAX];
+    char file[PYUSDT_NAME_MAX];
+    char qual[PYUSDT_NAME_MAX];
+} uncached;
+
+static const char *
+own_copy(const char *s, const char *buf, char **tail)
 {
-    if (code == NULL || !PyCode_Check(code)) {
-        ci->name = ci->file = ci->qualname = "<missing>";
-        ci->firstline = 0;
-        return;
+    size_t n;
+
+    if (s != buf) {
+        return s;      /* the str's own UTF-8, or a literal */
     }
-    PyCodeObject *co = (PyCodeObject *)code;
-    ci->name = pyusdt_name_utf8(co->co_name, ci->namebuf,
-                                sizeof(ci->namebuf));
-    ci->file = pyusdt_name_utf8(co->co_filename, ci->filebuf,
-                                sizeof(ci->filebuf));
-    ci->qualname = pyusdt_name_utf8(co->co_qualname, ci->qualbuf,
-                                    sizeof(ci->qualbuf));
-    ci->firstline = co->co_firstlineno;
+    n = strlen(s) + 1;
+    memcpy(*tail, s, n);
+    s = *tail;
+    *tail += n;
+    return s;
 }
 
-static int
-int_arg(PyObject *o)
+/* First event of a code object (or co_filename was replaced): look its
+ * names up and keep them with it. */
+PYUSDT_COLD const struct codeinfo *
+code_info_slow(PyCodeObject *co)
+{
+    struct codeinfo *ci, *old = NULL;
+    void *extra;
+    size_t extra_len = 0;
+    char *tail;
+
+    uncached.ci.name = pyusdt_name_utf8(co->co_name, uncached.name,
+                                        sizeof(uncached.name));
+    uncached.ci.file = pyusdt_name_utf8(co->co_filename, uncached.file,
+                                        sizeof(uncached.file));
+    uncached.ci.qualname = pyusdt_name_utf8(co->co_qualname, uncached.qual,
+                                            sizeof(uncached.qual));
+    uncached.ci.firstline = co->co_firstlineno;
+    if (code_index < 0) {
+        return &uncached.ci;
+    }
+    if (uncached.ci.name == uncached.name) {
+        extra_len += strlen(uncached.name) + 1;
+    }
+    if (uncached.ci.file == uncached.file) {
+        extra_len += strlen(uncached.file) + 1;
+    }
+    if (uncached.ci.qualname == uncached.qual) {
+        extra_len += strlen(uncached.qual) + 1;
+    }
+    ci = PyMem_Malloc(sizeof(*ci) + extra_len);    /* sets no error */
+    if (ci == NULL) {
+        return &uncached.ci;
+    }
+    tail = (char *)(ci + 1);
+    ci->name = own_copy(uncached.ci.name, uncached.name, &tail);
+    ci->file = own_copy(uncached.ci.file, uncached.file, &tail);
+    ci->qualname = own_copy(uncached.ci.qualname, uncached.qual, &tail);
+    ci->firstline = co->co_firstlineno;
+    ci->fileobj = Py_XNewRef(co->co_filename);
+    ci->nameobj = Py_XNewRef(co->co_name);
+    ci->qualobj = Py_XNewRef(co->co_qualname);
+    if (PyUnstable_Code_GetExtra((PyObject *)co, code_index, &extra) == 0) {
+        old = extra;
+    }
+    else {
+        PyErr_Clear();
+    }
+    if (PyUnstable_Code_SetExtra((PyObject *)co, code_index, ci) < 0) {
+        PyErr_Clear();
+        free_codeinfo(ci);
+        return &uncached.ci;
+    }
+    free_codeinfo(old);     /* SetExtra does not free what it replaces */
+    return ci;
+}
+
+PYUSDT_INLINE const struct codeinfo *
+code_info(PyObject *code)
+{
+    void *extra;
+
+    if (PYUSDT_LIKELY(code != NULL && PyCode_Check(code))) {
+        PyCodeObject *co = (PyCodeObject *)code;
+        /* co_filename is the one name CPython replaces in place (when a
+         * .pyc is loaded from another directory): check it is the one
+         * cached */
+        if (PYUSDT_LIKELY(code_index >= 0)
+            && PyUnstable_Code_GetExtra(code, code_index, &extra) == 0
+            && PYUSDT_LIKELY(extra != NULL)
+            && PYUSDT_LIKELY(((struct codeinfo *)extra)->fileobj
+                             == co->co_filename)) {
+            return extra;
+        }
+        return code_info_slow(co);
+    }
+    return &no_code;
+}
+
+PYUSDT_COLD int
+int_arg_slow(PyObject *o)
 {
     long v;
 
@@ -68,78 +203,67 @@ int_arg(PyObject *o)
     return (int)v;
 }
 
+/* An instruction offset or a line number: a small int, read inline. */
+PYUSDT_INLINE int
+int_arg(PyObject *o)
+{
+    if (PYUSDT_LIKELY(o != NULL && PyLong_CheckExact(o)
+                      && PyUnstable_Long_IsCompact((PyLongObject *)o))) {
+        return (int)PyUnstable_Long_CompactValue((PyLongObject *)o);
+    }
+    return int_arg_slow(o);
+}
+
 #define ARG(i) ((i) < nargs ? args[(i)] : NULL)
-
-typedef void (*entry_fire_fn)(const char *, const char *, int, int,
-                              const char *);
-typedef void (*value_fire_fn)(const char *, const char *, int, int,
-                              const char *, const char *);
-
-static void
-fire_entry(entry_fire_fn fire, PyObject *const *args, Py_ssize_t nargs)
-{
-    struct codeinfo ci;
-
-    code_info(ARG(0), &ci);
-    fire(ci.name, ci.file, ci.firstline, int_arg(ARG(1)), ci.qualname);
-}
-
-/* arg4 of the probe is the repr of the callback's argument `valuearg`. */
-static void
-fire_value(value_fire_fn fire, PyObject *const *args, Py_ssize_t nargs,
-           Py_ssize_t valuearg)
-{
-    struct codeinfo ci;
-    char rbuf[PYUSDT_REPR_MAX];
-    struct pyusdt_buf b;
-    PyObject *v = ARG(valuearg);
-
-    code_info(ARG(0), &ci);
-    pyusdt_buf_init(&b, rbuf, sizeof(rbuf));
-    if (v == NULL || v == missing) {
-        pyusdt_buf_puts(&b, "<missing>");
-    }
-    else {
-        pyusdt_repr(v, &b);
-    }
-    fire(ci.name, ci.file, ci.firstline, int_arg(ARG(1)),
-         pyusdt_buf_finish(&b), ci.qualname);
-}
-
-/* LINE: (code, line_number). */
-static PyObject *
-cb_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    if (pyusdt_LINE_semaphore) {
-        struct codeinfo ci;
-        code_info(ARG(0), &ci);
-        pyusdt_fire_line(ci.name, ci.file, int_arg(ARG(1)), ci.qualname);
-    }
-    Py_RETURN_NONE;
-}
 
 /* PY_START, PY_RESUME: (code, instruction_offset). */
 #define ENTRY_CALLBACK(probe, fire) \
     static PyObject * \
-    cb_##probe(PyObject *self, PyObject *const *args, Py_ssize_t nargs) \
+    cb_##probe(PyObject *self, PyObject *const *args, size_t nargsf, \
+               PyObject *kwnames) \
     { \
         if (pyusdt_##probe##_semaphore) { \
-            fire_entry(fire, args, nargs); \
+            Py_ssize_t nargs = PyVectorcall_NARGS(nargsf); \
+            const struct codeinfo *ci = code_info(ARG(0)); \
+            fire(ci->name, ci->file, ci->firstline, int_arg(ARG(1)), \
+                 ci->qualname); \
         } \
         Py_RETURN_NONE; \
     }
 
 /* (code, instruction_offset, value): the return value, the yielded value,
- * the callable (CALL passes arg0 after it), or the exception. */
+ * the callable (CALL passes arg0 after it), or the exception.  arg4 of
+ * the probe is the value's bounded repr. */
 #define VALUE_CALLBACK(probe, fire) \
     static PyObject * \
-    cb_##probe(PyObject *self, PyObject *const *args, Py_ssize_t nargs) \
+    cb_##probe(PyObject *self, PyObject *const *args, size_t nargsf, \
+               PyObject *kwnames) \
     { \
         if (pyusdt_##probe##_semaphore) { \
-            fire_value(fire, args, nargs, 2); \
+            Py_ssize_t nargs = PyVectorcall_NARGS(nargsf); \
+            char rbuf[PYUSDT_REPR_MAX]; \
+            const struct codeinfo *ci = code_info(ARG(0)); \
+            PyObject *v = ARG(2); \
+            const char *text = (v == NULL || v == missing) \
+                ? "<missing>" : pyusdt_repr_text(v, rbuf, sizeof(rbuf)); \
+            fire(ci->name, ci->file, ci->firstline, int_arg(ARG(1)), text, \
+                 ci->qualname); \
         } \
         Py_RETURN_NONE; \
     }
+
+/* LINE: (code, line_number). */
+static PyObject *
+cb_LINE(PyObject *self, PyObject *const *args, size_t nargsf,
+        PyObject *kwnames)
+{
+    if (pyusdt_LINE_semaphore) {
+        Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+        const struct codeinfo *ci = code_info(ARG(0));
+        pyusdt_fire_line(ci->name, ci->file, int_arg(ARG(1)), ci->qualname);
+    }
+    Py_RETURN_NONE;
+}
 
 ENTRY_CALLBACK(PY_START, pyusdt_fire_py_start)
 ENTRY_CALLBACK(PY_RESUME, pyusdt_fire_py_resume)
@@ -150,28 +274,76 @@ VALUE_CALLBACK(PY_UNWIND, pyusdt_fire_py_unwind)
 VALUE_CALLBACK(PY_THROW, pyusdt_fire_py_throw)
 VALUE_CALLBACK(RAISE, pyusdt_fire_raise)
 
-#define DEF(probe, fn) \
-    [PYUSDT_##probe] = {"pyusdt_" #probe, (PyCFunction)(void (*)(void))fn, \
-                        METH_FASTCALL, "pyusdt's " #probe " callback"}
+static const vectorcallfunc callback_fns[PYUSDT_NPROBES] = {
+    [PYUSDT_PY_START] = cb_PY_START,
+    [PYUSDT_PY_RESUME] = cb_PY_RESUME,
+    [PYUSDT_PY_RETURN] = cb_PY_RETURN,
+    [PYUSDT_PY_YIELD] = cb_PY_YIELD,
+    [PYUSDT_CALL] = cb_CALL,
+    [PYUSDT_LINE] = cb_LINE,
+    [PYUSDT_PY_UNWIND] = cb_PY_UNWIND,
+    [PYUSDT_PY_THROW] = cb_PY_THROW,
+    [PYUSDT_RAISE] = cb_RAISE,
+};
 
-static PyMethodDef callback_defs[PYUSDT_NPROBES] = {
-    DEF(PY_START, cb_PY_START),
-    DEF(PY_RESUME, cb_PY_RESUME),
-    DEF(PY_RETURN, cb_PY_RETURN),
-    DEF(PY_YIELD, cb_PY_YIELD),
-    DEF(CALL, cb_CALL),
-    DEF(LINE, cb_line),
-    DEF(PY_UNWIND, cb_PY_UNWIND),
-    DEF(PY_THROW, cb_PY_THROW),
-    DEF(RAISE, cb_RAISE),
+/* The callable registered with sys.monitoring: an object whose vectorcall
+ * slot is the probe's callback. */
+struct callback {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    int probe;
+};
+
+static PyObject *
+callback_repr(PyObject *self)
+{
+    return PyUnicode_FromFormat(
+        "<pyusdt callback for %s>",
+        pyusdt_probe_name(((struct callback *)self)->probe));
+}
+
+static void
+callback_dealloc(PyObject *self)
+{
+    PyObject_Free(self);
+}
+
+static PyTypeObject callback_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "pyusdt._pyusdt.callback",
+    .tp_doc = "pyusdt's callback for one sys.monitoring event",
+    .tp_basicsize = sizeof(struct callback),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL
+                | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .tp_vectorcall_offset = offsetof(struct callback, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_repr = callback_repr,
+    .tp_dealloc = callback_dealloc,
 };
 
 PyObject *
 pyusdt_callback_new(int probe)
 {
+    struct callback *cb;
+
     if (probe < 0 || probe >= PYUSDT_NPROBES) {
         PyErr_SetString(PyExc_ValueError, "no such probe");
         return NULL;
     }
-    return PyCFunction_New(&callback_defs[probe], NULL);
+    if (PyType_Ready(&callback_type) < 0) {
+        return NULL;
+    }
+    if (code_index < 0) {
+        code_index = PyUnstable_Eval_RequestCodeExtraIndex(free_codeinfo);
+        if (code_index < 0) {
+            PyErr_Clear();      /* no slot: names are looked up each time */
+        }
+    }
+    cb = PyObject_New(struct callback, &callback_type);
+    if (cb == NULL) {
+        return NULL;
+    }
+    cb->vectorcall = callback_fns[probe];
+    cb->probe = probe;
+    return (PyObject *)cb;
 }

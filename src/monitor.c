@@ -12,12 +12,16 @@
 
 static struct {
     PyObject *mon;                        /* sys.monitoring */
+    /* its functions, looked up once: a call through PyObject_CallMethod
+     * makes a new name string each time */
+    PyObject *register_callback, *set_events, *free_tool_id, *get_tool;
+    PyObject *name;                       /* "pyusdt" */
     int tool_id;                          /* -1: none claimed */
     long event_bit[PYUSDT_NPROBES];       /* sys.monitoring.events.X */
     PyObject *callback[PYUSDT_NPROBES];
     unsigned int enabled;                 /* probes whose events are on */
     int verbose;
-} mon = {NULL, -1, {0}, {NULL}, 0, 0};
+} mon = {.tool_id = -1};
 
 int
 pyusdt_monitor_tool_id(void)
@@ -69,8 +73,8 @@ claim_tool_id(void)
     static const int ids[] = PYUSDT_TOOL_IDS;
 
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-        PyObject *r = PyObject_CallMethod(mon.mon, "use_tool_id", "is",
-                                          ids[i], "pyusdt");
+        PyObject *r = PyObject_CallMethod(mon.mon, "use_tool_id", "iO",
+                                          ids[i], mon.name);
         if (r != NULL) {
             Py_DECREF(r);
             return ids[i];
@@ -101,6 +105,17 @@ pyusdt_monitor_init(void)
     if (lookup_events() < 0) {
         return -1;
     }
+    mon.name = PyUnicode_InternFromString("pyusdt");
+    mon.register_callback = PyObject_GetAttrString(mon.mon,
+                                                   "register_callback");
+    mon.set_events = PyObject_GetAttrString(mon.mon, "set_events");
+    mon.free_tool_id = PyObject_GetAttrString(mon.mon, "free_tool_id");
+    mon.get_tool = PyObject_GetAttrString(mon.mon, "get_tool");
+    if (mon.name == NULL || mon.register_callback == NULL
+        || mon.set_events == NULL || mon.free_tool_id == NULL
+        || mon.get_tool == NULL) {
+        return -1;
+    }
     missing = PyObject_GetAttrString(mon.mon, "MISSING");
     if (missing == NULL) {
         return -1;
@@ -128,9 +143,9 @@ pyusdt_monitor_init(void)
 static void
 register_callback(int probe, PyObject *func)
 {
-    PyObject *r = PyObject_CallMethod(mon.mon, "register_callback", "ilO",
-                                      mon.tool_id, mon.event_bit[probe],
-                                      func);
+    PyObject *r = PyObject_CallFunction(mon.register_callback, "ilO",
+                                        mon.tool_id, mon.event_bit[probe],
+                                        func);
     if (r == NULL) {
         PyErr_Clear();
     }
@@ -147,8 +162,8 @@ set_events(unsigned int mask)
             events |= mon.event_bit[i];
         }
     }
-    PyObject *r = PyObject_CallMethod(mon.mon, "set_events", "il",
-                                      mon.tool_id, events);
+    PyObject *r = PyObject_CallFunction(mon.set_events, "il", mon.tool_id,
+                                        events);
     if (r == NULL) {
         PyErr_Clear();
     }
@@ -171,6 +186,51 @@ report(unsigned int mask)
     }
 }
 
+/* Whether the tool id is still pyusdt's: a program may free it
+ * (sys.monitoring.free_tool_id) and give it to another tool, whose events
+ * and callbacks pyusdt must then leave alone.  Asked before each change
+ * and by refresh(), never per event. */
+static int
+owned(void)
+{
+    PyObject *owner = PyObject_CallFunction(mon.get_tool, "i", mon.tool_id);
+    int ours = owner != NULL && PyUnicode_Check(owner)
+               && PyUnicode_Compare(owner, mon.name) == 0;
+
+    Py_XDECREF(owner);
+    PyErr_Clear();
+    return ours;
+}
+
+/* When the id is lost, pyusdt stays inactive, with one warning. */
+static int
+still_ours(void)
+{
+    if (owned()) {
+        return 1;
+    }
+    PySys_WriteStderr("pyusdt: sys.monitoring tool id %d is no longer "
+                      "pyusdt's; probes stay inactive\n", mon.tool_id);
+    mon.tool_id = -1;
+    mon.enabled = 0;
+    return 0;
+}
+
+int
+pyusdt_monitor_check(void)
+{
+    PyObject *exc;
+    int ours;
+
+    if (mon.tool_id < 0) {
+        return 0;
+    }
+    exc = PyErr_GetRaisedException();
+    ours = still_ours();
+    PyErr_SetRaisedException(exc);
+    return ours;
+}
+
 void
 pyusdt_monitor_apply(unsigned int mask)
 {
@@ -181,6 +241,10 @@ pyusdt_monitor_apply(unsigned int mask)
         return;
     }
     PyObject *exc = PyErr_GetRaisedException();
+    if (!still_ours()) {
+        PyErr_SetRaisedException(exc);
+        return;
+    }
     /* callbacks first, then the events: no event ever finds no callback */
     for (int i = 0; i < PYUSDT_NPROBES; i++) {
         if (on & (1u << i)) {
@@ -204,11 +268,18 @@ pyusdt_monitor_release(void)
     if (mon.tool_id < 0) {
         return;
     }
+    if (!owned()) {
+        /* taken by another tool: its events and id are not ours */
+        PyErr_Clear();
+        mon.tool_id = -1;
+        mon.enabled = 0;
+        return;
+    }
     pyusdt_monitor_apply(0);
     /* 3.12 and 3.13 keep events and callbacks of a freed id: cleared
      * above, so the id is really free for another tool */
-    PyObject *r = PyObject_CallMethod(mon.mon, "free_tool_id", "i",
-                                      mon.tool_id);
+    PyObject *r = PyObject_CallFunction(mon.free_tool_id, "i",
+                                        mon.tool_id);
     if (r == NULL) {
         PyErr_Clear();
     }

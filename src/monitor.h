@@ -18,7 +18,12 @@ int pyusdt_monitor_init(void);
 /* Switch on exactly the events of the probes in mask (GIL held). */
 void pyusdt_monitor_apply(unsigned int mask);
 
-/* Switch everything off and give the tool id back (at exit). */
+/* Whether pyusdt still owns its tool id; if another tool took it, stop
+ * using it (one warning).  GIL held. */
+int pyusdt_monitor_check(void);
+
+/* Switch everything off and give the tool id back (at exit), unless
+ * another tool took it. */
 void pyusdt_monitor_release(void);
 
 int pyusdt_monitor_tool_id(void);

@@ -14,7 +14,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "poller.h"
 #include "pyusdt-probes.h"
@@ -24,6 +26,9 @@ static struct {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     int running;            /* a thread exists (owned by the GIL holder) */
+    int joining;            /* a stop() waits for it, GIL released */
+    pid_t pid;              /* the process that made the thread */
+    pid_t tid;              /* its kernel thread id, set by the thread */
     int stop;               /* under lock */
     int interval_ms;
     unsigned int seen;      /* owned by the thread while it runs */
@@ -44,10 +49,29 @@ deadline_after(struct timespec *ts, int ms)
     }
 }
 
+static int
+finalizing(void)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    return Py_IsFinalizing();
+#else
+    return _Py_IsFinalizing();
+#endif
+}
+
 static void
 apply_change(unsigned int mask)
 {
-    PyGILState_STATE g = PyGILState_Ensure();
+    PyGILState_STATE g;
+
+    /* The exit hook stops the thread before finalization.  Should the
+     * program have removed that hook (atexit._clear()), a thread asking
+     * for the GIL now would be killed, hang, or crash once the runtime is
+     * gone: leave the events as they are. */
+    if (finalizing()) {
+        return;
+    }
+    g = PyGILState_Ensure();
 
     poller.on_change(mask);
     PyGILState_Release(g);
@@ -59,6 +83,7 @@ poll_loop(void *arg)
     struct timespec deadline;
     (void)arg;
 
+    poller.tid = (pid_t)syscall(SYS_gettid);
     pthread_mutex_lock(&poller.lock);
     while (!poller.stop) {
         unsigned int mask = pyusdt_attached();
@@ -94,6 +119,21 @@ init_cond(void)
     return err;
 }
 
+/* Another thread is in stop(), joining with the GIL released (two threads
+ * forking at once, or one forking while another exits): wait until it is
+ * done rather than join the same thread twice. */
+static void
+wait_for_joiner(void)
+{
+    struct timespec ms = {0, 1000000L};
+
+    while (poller.joining) {
+        Py_BEGIN_ALLOW_THREADS
+        nanosleep(&ms, NULL);
+        Py_END_ALLOW_THREADS
+    }
+}
+
 int
 pyusdt_poller_start(int interval_ms, unsigned int seen,
                     pyusdt_change_fn on_change)
@@ -101,14 +141,19 @@ pyusdt_poller_start(int interval_ms, unsigned int seen,
     sigset_t all, old;
     int err;
 
-    if (poller.running) {
+    wait_for_joiner();
+    if (pyusdt_poller_running()) {
         return 0;
+    }
+    if (poller.running) {
+        pyusdt_poller_forget();    /* made before a fork we were not told of */
     }
     if ((err = init_cond()) != 0) {
         errno = err;
         return -1;
     }
     poller.stop = 0;
+    poller.tid = 0;
     poller.interval_ms = interval_ms;
     poller.seen = seen;
     poller.on_change = on_change;
@@ -124,38 +169,70 @@ pyusdt_poller_start(int interval_ms, unsigned int seen,
         return -1;
     }
     poller.running = 1;
+    poller.pid = getpid();
     return 0;
+}
+
+/* pthread_join() returns once the thread has cleared its id, a little
+ * before the kernel stops counting it among the process's threads, the
+ * count os.fork() reads for its "multi-threaded" warning.  On a busy
+ * machine a fork right after the join may still see two threads: wait
+ * until the thread is gone for the kernel too (tgkill finds no such
+ * thread), 100 ms at most. */
+static void
+wait_until_gone(pid_t tid)
+{
+    struct timespec pause = {0, 50000L};
+
+    for (int i = 0; i < 2000 && tid > 0
+         && syscall(SYS_tgkill, getpid(), tid, 0) == 0; i++) {
+        nanosleep(&pause, NULL);
+    }
 }
 
 void
 pyusdt_poller_stop(void)
 {
+    wait_for_joiner();
     if (!poller.running) {
+        return;
+    }
+    if (poller.pid != getpid()) {
+        /* forked by C code, without the fork hooks: the thread stayed in
+         * the parent, and joining its copy here would wait forever */
+        pyusdt_poller_forget();
         return;
     }
     pthread_mutex_lock(&poller.lock);
     poller.stop = 1;
     pthread_cond_signal(&poller.wake);
     pthread_mutex_unlock(&poller.lock);
+    poller.joining = 1;
     Py_BEGIN_ALLOW_THREADS
     pthread_join(poller.thread, NULL);
+    wait_until_gone(poller.tid);
     Py_END_ALLOW_THREADS
     pthread_cond_destroy(&poller.wake);
     poller.running = 0;
+    poller.joining = 0;
 }
 
 int
 pyusdt_poller_running(void)
 {
-    return poller.running;
+    return poller.running && poller.pid == getpid();
 }
 
 void
 pyusdt_poller_forget(void)
 {
-    /* The child of a fork has only the forking thread; the lock was not
-     * held (the thread was stopped before the fork), so reinitialize it
-     * for safety and mark the poller as gone. */
+    /* The child of a fork has only the forking thread.  After os.fork()
+     * the lock was free (the thread was stopped before the fork); after a
+     * fork(2) made by C code it may have been held by the thread, which
+     * does not exist here: reinitialize it and mark the poller as gone.
+     * The condition variable is left alone (destroying one that a thread
+     * of the parent waited on may block); start() initializes it anew. */
     pthread_mutex_init(&poller.lock, NULL);
     poller.running = 0;
+    poller.joining = 0;
 }

@@ -12,9 +12,12 @@ int pyusdt_poller_start(int interval_ms, unsigned int seen,
                         pyusdt_change_fn on_change);
 
 /* Stop the thread and wait for it, releasing the GIL meanwhile (the thread
- * may be waiting for it).  Call with the GIL held.  Idempotent. */
+ * may be waiting for it).  Call with the GIL held.  Idempotent, and safe
+ * when two threads call it at once (the second waits for the first).  In
+ * the child of a fork that bypassed the fork hooks, forgets the thread. */
 void pyusdt_poller_stop(void);
 
+/* Whether a poller thread runs in this process. */
 int pyusdt_poller_running(void);
 
 /* After fork, in the child: the thread is gone; forget it. */

@@ -18,6 +18,13 @@
 #define _SDT_NOP .nops 5
 #endif
 
+/* sys/sdt.h makes each probe site compute its semaphore's address (an
+ * empty asm with the semaphore as operand, to keep it referenced): one
+ * GOT load per hit for nothing here, where the semaphores are exported
+ * and referenced by the probe notes anyway. */
+#undef _SDT_NOTE_SEMAPHORE_USE
+#define _SDT_NOTE_SEMAPHORE_USE(provider, name)
+
 #include "pyusdt-probes.h"
 
 #define PYUSDT_VISIBLE __attribute__((visibility("default")))

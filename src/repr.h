@@ -23,6 +23,11 @@
  * leaves a Python exception set. */
 void pyusdt_repr(PyObject *o, struct pyusdt_buf *b);
 
+/* The same into mem (cap bytes, at least PYUSDT_REPR_MAX), finished: the
+ * NUL-terminated text, which is mem or a string constant.  None, bools,
+ * small ints and ASCII str take a fast path that calls no Python API. */
+const char *pyusdt_repr_text(PyObject *o, char *mem, size_t cap);
+
 /* Size of the buffer for a file or function name that is not valid UTF-8
  * (it holds surrogates) and is written escaped: \udcXX per bad byte. */
 #define PYUSDT_NAME_MAX 1024

@@ -7,7 +7,8 @@ import subprocess
 import sys
 import tempfile
 
-from pyusdttest import BUILDDIR, LIBRARY, PYTHON, TAP, python_env
+from pyusdttest import (BUILDDIR, LIBRARY, PYTHON, TAP, python_env,
+                        tracing_lock)
 
 SHOW = """\
 import sys
@@ -33,6 +34,7 @@ def same(tap, name, args, cwd, fix=lambda s: s):
 
 def main():
     tap = TAP()
+    tracing_lock()
     d = tempfile.mkdtemp(prefix="pyusdt-launch.")
     os.mkdir(os.path.join(d, "sub"))
     files = {

@@ -76,13 +76,20 @@ def require_tracing(tap):
     """Skip unless tracing works here; then hold the machine-wide tracing
     lock for the rest of the test: a system-wide tracer raises the probe
     semaphores in every process, so tracing tests must not overlap."""
-    global _LOCK
     why = tracing_missing()
     if why:
         tap.skip_all(why)
+    tracing_lock()
+
+
+def tracing_lock():
+    """Hold the lock for the rest of this test.  Tests that start many
+    pyusdt processes take it too: a system-wide tracer would count them."""
+    global _LOCK
     import fcntl
-    _LOCK = open("/tmp/pyusdt-tracing-tests.lock", "w")
-    fcntl.flock(_LOCK, fcntl.LOCK_EX)
+    if _LOCK is None:
+        _LOCK = open("/tmp/pyusdt-tracing-tests.lock", "w")
+        fcntl.flock(_LOCK, fcntl.LOCK_EX)
 
 
 def probe(name, library=None):
@@ -140,6 +147,7 @@ class Bpftrace:
     def start(self, timeout=180):
         env = dict(os.environ)
         env.setdefault("BPFTRACE_MAX_STRLEN", "300")
+        env.setdefault("BPFTRACE_MAX_MAP_KEYS", "65536")
         # printf records of 300-byte strings fill the default ring fast
         env.setdefault("BPFTRACE_PERF_RB_PAGES", "1024")
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE,

@@ -1,0 +1,566 @@
+"""The bpftrace scripts of scripts/ (their copies for the build tree in
+tests/scripts), run against real traced programs, in the three ways of
+tracing: by PID (bpftrace -p), launched (pyusdt --trace) and system-wide
+(the library's path, output filtered by the workload's PID).  Counts are
+exact where the workload makes them deterministic."""
+
+import json
+import os
+import re
+import select
+import subprocess
+import sys
+import tempfile
+import time
+
+from pyusdttest import (BUILDDIR, LIBRARY, PYTHON, TAP, Bpftrace,
+                        python_env, require_tracing, workload)
+
+SCRIPTS = os.path.join(BUILDDIR, "tests", "scripts")
+# The scripts size their strings themselves; the tests run them with
+# bpftrace's default string size, as users do (pyusdttest sets 300).
+os.environ.setdefault("BPFTRACE_MAX_STRLEN", "1024")
+NAMES = ("events", "exceptions", "flow", "latency", "lines", "slow",
+         "syscalls", "top")
+TIME = r"(\d+\.\d\d) (ns|us|ms|s )"
+UNIT_NS = {"ns": 1, "us": 1000, "ms": 1000000, "s ": 1000000000}
+
+
+def script(name):
+    return os.path.join(SCRIPTS, name + ".bt")
+
+
+def ns(value, unit):
+    return float(value) * UNIT_NS[unit]
+
+
+def line_of(path, text):
+    """The number of the first line of file path that contains text."""
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            if text in line:
+                return n
+    raise ValueError("%r not in %s" % (text, path))
+
+
+# ------------------------------------------------------------ the 3 ways
+
+def idle(pid, timeout=10.0):
+    """Wait until process pid uses no CPU for 0.1 s: bpftrace has printed
+    the events of its buffers, which it drops when it ends."""
+    last, still = None, 0
+    deadline = time.monotonic() + timeout
+    while still < 2 and time.monotonic() < deadline:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                busy = f.read().rpartition(")")[2].split()[11:13]
+        except OSError:
+            return
+        still = still + 1 if busy == last else 0
+        last = busy
+        time.sleep(0.05)
+
+
+def systemwide(name, prog, prog_args=(), bt_args=()):
+    """bpftrace NAME.bt system-wide, then PYTHON PROG (which imports
+    pyusdt): (pid of the program, its exit status, bpftrace's output).
+    Not through the pyusdt command: the imports of its start would print
+    more events than bpftrace reads in time."""
+    bt = Bpftrace(script=script(name), args=bt_args, ready="Tracing")
+    bt.start()
+    try:
+        proc = subprocess.Popen([PYTHON, workload(prog)] + list(prog_args),
+                                env=python_env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        proc.communicate(timeout=120)
+        idle(bt.proc.pid)
+    finally:
+        text = bt.stop()
+    return proc.pid, proc.returncode, text
+
+
+def launched(name, prog, prog_args=(), bt_args=(), options=()):
+    """PYTHON -m pyusdt --trace NAME.bt PROG: (pid, status, the script's
+    output (--trace-output), the command's stderr)."""
+    fd, out = tempfile.mkstemp(prefix="pyusdt-trace-", suffix=".txt")
+    os.close(fd)
+    cmd = [PYTHON, "-m", "pyusdt", "--trace", script(name)]
+    for a in bt_args:
+        cmd += ["--trace-arg", str(a)]
+    cmd += ["--trace-output", out] + list(options)
+    if prog is not None:
+        cmd.append(workload(prog))
+    cmd += list(prog_args)
+    proc = subprocess.Popen(cmd, env=python_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    _, err = proc.communicate(timeout=240)
+    with open(out) as f:
+        text = f.read()
+    os.unlink(out)
+    return proc.pid, proc.returncode, text, err
+
+
+class Served:
+    """tests/workloads/script_serve.py, driven over stdin/stdout."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            [PYTHON, "-m", "pyusdt", workload("script_serve.py")],
+            env=python_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, bufsize=1)
+        self.pid = self.proc.pid
+        self.ask("state")
+
+    def ask(self, line, timeout=60):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        r, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        reply = self.proc.stdout.readline() if r else ""
+        if not reply:
+            raise RuntimeError("no reply to %r: %s" % (line,
+                                                       self.proc.stderr.read()))
+        return json.loads(reply)
+
+    def wait_state(self, test, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            st = self.ask("state")
+            if test(st) or time.monotonic() > deadline:
+                return st
+            time.sleep(0.01)
+
+    def quit(self):
+        try:
+            self.ask("quit")
+        except (RuntimeError, BrokenPipeError, ValueError):
+            pass
+        self.proc.communicate(timeout=30)
+        return self.proc.returncode
+
+
+def script_probes(name):
+    """The pyusdt probes script NAME uses."""
+    with open(script(name)) as f:
+        return set(re.findall(r"usdt:[^:\s]*:pyusdt:([A-Z_]+)", f.read()))
+
+
+def by_pid(tap, name, run):
+    """bpftrace -p on script_serve.py: wait until all the probes of the
+    script are on (bpftrace attaches them one by one), RUN the workload,
+    end bpftrace and check the program is left as before.  bpftrace's
+    output."""
+    probes = script_probes(name)
+    srv = Served()
+    bt = Bpftrace(script=script(name), pid=srv.pid, ready="Tracing")
+    try:
+        bt.start()
+        st = srv.wait_state(lambda s: probes <= set(s["enabled"]))
+        time.sleep(0.2)
+        tap.ok(probes <= set(st["enabled"]),
+               "%s -p: the probes are on in the program" % name, st)
+        srv.ask("run " + run)
+        idle(bt.proc.pid)
+    finally:
+        text = bt.stop()
+    st = srv.wait_state(lambda s: not s["attached"] and not s["enabled"]
+                        and not s["events"])
+    tap.ok(st["attached"] == [] and st["enabled"] == []
+           and st["events"] == 0,
+           "%s -p: detached, the program is left as before" % name, st)
+    tap.eq(srv.quit(), 0, "%s -p: the program then ends normally" % name)
+    return srv.pid, text
+
+
+# ---------------------------------------------------------------- parsers
+
+TOP_ROW = re.compile(r"^\s*(\d+)\s+(\d+)\s+%s\s+%s\s+%s  (\S+) \((.*):(\d+)\)$"
+                     % (TIME, TIME, TIME))
+
+
+def top_rows(text, pid):
+    """{qualname: (calls, total ns, own ns, total text, own text)} of the
+    last table of top.bt for pid (file of the workloads only)."""
+    rows = {}
+    for line in text.splitlines():
+        m = TOP_ROW.match(line)
+        if m and int(m.group(1)) == pid:
+            rows[m.group(9)] = (int(m.group(2)), ns(m.group(3), m.group(4)),
+                                ns(m.group(5), m.group(6)),
+                                m.group(3) + m.group(4),
+                                m.group(5) + m.group(6), m.group(10))
+    return rows
+
+
+def hist_total(text):
+    return sum(int(m.group(1)) for m in re.finditer(
+        r"^\[[^\]\)]*[\]\)]\s+(\d+) \|", text, re.M))
+
+
+FLOW_ROW = re.compile(r"^\s*\d+\.\d{6} (.{7}) (.{7}) ( *)(->|<-) (\S+)"
+                      r"(?: \((.*):(\d+)\))?(?: %s)?(?:: (\w+)(?: (.*))?)?$"
+                      % TIME)
+
+
+def flow_rows(text, pid):
+    """[(tid, depth, arrow, name, file, how, value)] of flow.bt for pid."""
+    rows = []
+    for line in text.splitlines():
+        m = FLOW_ROW.match(line)
+        if m and m.group(1).strip() == str(pid):
+            rows.append((int(m.group(2)), len(m.group(3)) // 2,
+                         m.group(4), m.group(5), m.group(6), m.group(10),
+                         m.group(11)))
+    return rows
+
+
+def balanced(rows):
+    """None if every exit matches the entry above it at the same depth,
+    else the first row that does not."""
+    stacks = {}
+    for row in rows:
+        tid, depth, arrow, name = row[:4]
+        stack = stacks.setdefault(tid, [])
+        if arrow == "->":
+            if depth != len(stack):
+                return row
+            stack.append(name)
+        else:
+            if not stack or stack[-1] != name or depth != len(stack) - 1:
+                return row
+            stack.pop()
+    return None
+
+
+EVENT_ROW = re.compile(r"^\s*\d+\.\d{6} (\d+)\s+(\d+)\s+(\w+)\s+(.*)$")
+EVENT_ARGS = re.compile(r"(\w+)=(.*?)(?= \w+=|$)")
+
+
+def event_rows(text, pid):
+    """[(probe, {arg: value})] of events.bt for pid."""
+    rows = []
+    for line in text.splitlines():
+        m = EVENT_ROW.match(line)
+        if m and int(m.group(1)) == pid:
+            rows.append((m.group(3), dict(EVENT_ARGS.findall(m.group(4)))))
+    return rows
+
+
+# ------------------------------------------------------------------ tests
+
+def test_installed_copies(tap):
+    for name in NAMES:
+        path = script(name)
+        ok = os.access(path, os.X_OK)
+        with open(path) as f:
+            text = f.read()
+        tap.ok(ok and text.startswith("#!/usr/bin/env bpftrace\n")
+               and ("usdt:%s:pyusdt:" % LIBRARY) in text
+               and "@PROBE_LIBRARY@" not in text
+               and "@SYSCALL_NAMES@" not in text
+               and "USAGE" in text and "EXAMPLE" in text,
+               "%s.bt: executable, header, probe path filled in" % name)
+
+
+def test_top_pid(tap):
+    pid, text = by_pid(tap, "top", "work")
+    rows = top_rows(text, pid)
+    tap.eq((rows.get("a", (0,))[0], rows.get("b", (0,))[0]), (150, 50),
+           "top.bt -p: calls of a() and b()")
+    b = rows.get("b")
+    tap.ok(b is not None and b[1] >= b[2] and b[5].endswith(
+        "script_serve.py"), "top.bt -p: b() takes longer with its callee "
+        "a() than without, file named", text)
+
+
+def test_top_launched(tap):
+    pid, status, text, err = launched("top", "script_calls.py", ["3"])
+    tap.eq(status, 3, "top.bt --trace: the program's exit status")
+    rows = top_rows(text, pid)
+    calls = {k: rows[k][0] for k in ("a", "b", "fib", "Calc.step", "step",
+                                     "numbers", "main", "<module>")
+             if k in rows}
+    tap.eq(calls, {"a": 100, "b": 50, "fib": 177, "Calc.step": 30,
+                   "step": 20, "numbers": 1, "main": 1, "<module>": 1},
+           "top.bt --trace: calls per function, from the first line")
+    fib = rows.get("fib")
+    tap.ok(fib is not None and fib[3] == fib[4],
+           "top.bt --trace: recursion counted once in total time",
+           text)
+    main = rows.get("main")
+    tap.ok(main is not None and main[1] > main[2] and
+           main[5] == workload("script_calls.py") and "OWN/CALL" in text,
+           "top.bt --trace: total includes callees, own does not", text)
+
+
+def test_top_interval(tap):
+    code = ("import time\n"
+            "def tick():\n"
+            "    time.sleep(0.4)\n"
+            "for i in range(6):\n"
+            "    tick()\n")
+    fd, prog = tempfile.mkstemp(prefix="pyusdt-tick-", suffix=".py")
+    with os.fdopen(fd, "w") as f:
+        f.write(code)
+    try:
+        cmd = [PYTHON, "-m", "pyusdt", "--trace", "top",
+               "--trace-arg", "1", prog]
+        env = python_env(PYUSDT_SCRIPT_DIR=SCRIPTS)
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                           timeout=240)
+    finally:
+        os.unlink(prog)
+    tables = re.findall(r"^\d\d:\d\d:\d\d$", p.stdout, re.M)
+    ticks = sum(int(m.group(1)) for m in re.finditer(
+        r"^\s*\d+\s+(\d+)\s+.*  tick \(", p.stdout, re.M))
+    tap.ok(p.returncode == 0 and len(tables) >= 2 and ticks == 6,
+           "top.bt 1 --trace (by name): a table a second, each call "
+           "counted once (%d tables, %d calls)" % (len(tables), ticks),
+           p.stdout + p.stderr)
+
+
+def test_latency(tap):
+    pid, status, text, err = launched("latency", "script_calls.py",
+                                      bt_args=["a"])
+    tap.ok(status == 0 and hist_total(text) == 100 and
+           re.search(r"^a: 100 calls, average ", text, re.M),
+           "latency.bt a: histogram of 100 calls", text + err)
+    pid, status, text, err = launched("latency", "script_calls.py",
+                                      bt_args=["step"])
+    rows = dict((m.group(2), int(m.group(1))) for m in re.finditer(
+        r"^\s*%d\s+(\d+)  (\S+) \(" % pid, text, re.M))
+    tap.ok(hist_total(text) == 50 and rows == {"Calc.step": 30, "step": 20},
+           "latency.bt step: by name, method and function (50 calls)", text)
+    pid, status, text, err = launched("latency", "script_calls.py",
+                                      bt_args=["Calc.step"])
+    tap.ok(hist_total(text) == 30 and re.search(
+        r"^Calc\.step: 30 calls, average \d+\.\d\d (ns|us|ms), min ", text,
+        re.M), "latency.bt Calc.step: by qualified name (30 calls)", text)
+    pid, status, text, err = launched("latency", None, options=["-c", "0"])
+    tap.ok(re.search(r"usage: latency\.bt FUNCTION", text),
+           "latency.bt with no function: usage", text + err)
+
+
+def test_flow(tap, way):
+    if way == "system-wide":
+        pid, status, text = systemwide("flow", "script_calls.py")
+    else:
+        pid, status, text, err = launched("flow", "script_calls.py")
+    rows = flow_rows(text, pid)
+    bad = balanced(rows)
+    tap.ok(rows and bad is None,
+           "flow.bt %s: exits match entries, depth by depth" % way,
+           "first bad row: %r" % (bad,))
+    ours = [r for r in rows if r[3] in ("outer", "check", "after")]
+    top = ours[0][1] if ours else 0
+    got = [(r[1] - top, r[2], r[3], r[5], r[6]) for r in ours]
+    want = [(0, "->", "outer", None, None), (1, "->", "check", None, None),
+            (1, "<-", "check", "unwind", "ValueError('bad')"),
+            (0, "<-", "outer", "unwind", "ValueError('bad')"),
+            (0, "->", "after", None, None),
+            (0, "<-", "after", "return", "1")]
+    tap.eq(got, want, "flow.bt %s: an exception unwinds two calls" % way)
+    gen = [(r[2], r[5], r[6]) for r in rows if r[3] == "numbers"]
+    tap.eq(gen, [("->", None, None), ("<-", "yield", "1"),
+                 ("->", "resume", None), ("<-", "yield", "2"),
+                 ("->", "resume", None), ("<-", "yield", "3"),
+                 ("->", "resume", None), ("<-", "return", "None")],
+           "flow.bt %s: a generator's runs" % way)
+    fib = [r[2] for r in rows if r[3] == "fib"]
+    tap.eq((fib.count("->"), fib.count("<-")), (177, 177),
+           "flow.bt %s: recursion" % way)
+
+
+def test_slow(tap):
+    pid, status, text = systemwide("slow", "script_slow.py", bt_args=[100])
+    rows = [line for line in text.splitlines()
+            if re.match(r"^\s*\d+\.\d{6} %d " % pid, line)]
+    slowpoke = [r for r in rows if " slowpoke (" in r]
+    quick = [r for r in rows if " quick (" in r]
+    m = re.search(r" %s\s+\d+ slowpoke \(.*script_slow\.py:\d+\): "
+                  r"return 2$" % TIME, slowpoke[0]) if slowpoke else None
+    tap.ok(len(slowpoke) == 1 and not quick and m
+           and ns(m.group(1), m.group(2)) >= 100e6
+           and re.search(r"slower than 100 ms", text),
+           "slow.bt 100 system-wide: only the 150 ms call and its callers",
+           text)
+
+
+def test_events(tap):
+    pid, status, text = systemwide("events", "script_events.py")
+    rows = event_rows(text, pid)
+    path = workload("script_events.py")
+    get = line_of(path, "def get")
+    gen = line_of(path, "def gen")
+    fail = line_of(path, "def fail")
+    probes = {p for p, _ in rows}
+    tap.eq(sorted(probes), sorted(["PY_START", "PY_RESUME", "PY_RETURN",
+                                   "PY_YIELD", "CALL", "LINE", "PY_UNWIND",
+                                   "PY_THROW", "RAISE"]),
+           "events.bt system-wide: every probe")
+
+    def find(probe, **want):
+        for p, args in rows:
+            if p == probe and all(args.get(k) == str(v)
+                                  for k, v in want.items()):
+                return args
+        return None
+
+    checks = [
+        ("PY_START", dict(name="get", qualname="Box.get", file=path,
+                          firstline=get, offset=0)),
+        ("PY_RETURN", dict(name="get", qualname="Box.get", file=path,
+                           firstline=get, value=42)),
+        ("PY_START", dict(name="gen", qualname="gen", firstline=gen)),
+        ("PY_YIELD", dict(name="gen", qualname="gen", value=1)),
+        ("PY_RESUME", dict(name="gen", qualname="gen", file=path,
+                           firstline=gen)),
+        ("PY_YIELD", dict(name="gen", qualname="gen", value=2)),
+        ("PY_THROW", dict(name="gen", qualname="gen", value="KeyError('k')")),
+        ("PY_YIELD", dict(name="gen", qualname="gen", value=3)),
+        ("RAISE", dict(name="fail", qualname="fail", file=path,
+                       firstline=fail, value="ValueError('boom')")),
+        ("PY_UNWIND", dict(name="fail", qualname="fail",
+                           value="ValueError('boom')")),
+        ("RAISE", dict(name="main", qualname="main",
+                       value="ValueError('boom')")),
+        ("LINE", dict(name="fail", qualname="fail", file=path,
+                      line=fail + 1)),
+        ("CALL", dict(name="main", qualname="main", file=path)),
+    ]
+    missing = [(p, w) for p, w in checks if find(p, **w) is None]
+    tap.ok(not missing, "events.bt system-wide: the arguments of each probe",
+           "missing: %r\n%s" % (missing, "\n".join(
+               "%s %r" % r for r in rows if r[1].get("file") == path)))
+    offsets = [args.get("offset", "0") for p, args in rows
+               if p != "LINE"]
+    tap.ok(all(o.isdigit() for o in offsets),
+           "events.bt system-wide: instruction offsets are numbers")
+
+
+def test_lines(tap):
+    pid, text = by_pid(tap, "lines", "lines")
+    path = workload("script_serve.py")
+    hits = {}
+    for m in re.finditer(r"^\s*%d\s+(\d+)  (.*):(\d+) \((\S+)\)$" % pid,
+                         text, re.M):
+        if m.group(2) == path:
+            hits[(m.group(4), int(m.group(3)))] = int(m.group(1))
+    total = line_of(path, "def total")
+    lines = line_of(path, "def lines")
+    want = {("total", total + 1): 5, ("total", total + 2): 505,
+            ("total", total + 3): 500, ("total", total + 4): 5,
+            ("lines", lines + 1): 6, ("lines", lines + 2): 5}
+    tap.eq({k: hits.get(k) for k in want}, want,
+           "lines.bt -p: hits per line")
+
+
+def test_exceptions(tap):
+    pid, status, text, err = launched("exceptions", "script_exceptions.py")
+    rows = {}
+    for m in re.finditer(r"^\s*%d\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)  (\S+)\s+"
+                         r"(\S+) \((.*):\d+\)$" % pid, text, re.M):
+        if m.group(7) == workload("script_exceptions.py"):
+            rows[(m.group(6), m.group(5))] = tuple(
+                int(m.group(i)) for i in range(1, 5))
+    tap.eq(rows, {("parse", "ValueError"): (10, 0, 0, 10),
+                  ("load", "ValueError"): (0, 10, 10, 0),
+                  ("lookup", "KeyError"): (3, 0, 3, 0),
+                  ("gen", "KeyError"): (0, 1, 1, 0),
+                  ("gen", "GeneratorExit"): (0, 1, 0, 1)},
+           "exceptions.bt --trace: raised, received, caught, escaped",
+           )
+    if not rows:
+        print("# " + "\n# ".join(text.splitlines()))
+
+
+def syscall_rows(text, pid, path):
+    rows = {}
+    for m in re.finditer(r"^\s*%d\s+(\d+)\s+%s  (\S+)\s+(\S+) \((.*):\d+\)$"
+                         % (pid, TIME), text, re.M):
+        if m.group(6) == path:
+            rows[(m.group(5), m.group(4))] = int(m.group(1))
+    return rows
+
+
+def test_syscalls(tap):
+    pid, text = by_pid(tap, "syscalls", "reads")
+    rows = syscall_rows(text, pid, workload("script_serve.py"))
+    tap.eq(rows.get(("reader", "read")), 7,
+           "syscalls.bt -p: 7 reads of reader()")
+    pid, status, text, err = launched("syscalls", "script_reads.py", ["12"])
+    rows = syscall_rows(text, pid, workload("script_reads.py"))
+    tap.eq((rows.get(("reader", "read")), rows.get(("main", "read")),
+            rows.get(("main", "write")), rows.get(("main", "pipe2"),
+                                                  rows.get(("main", "pipe")))),
+           (12, None, 1, 1),
+           "syscalls.bt --trace: read, write and pipe counted for the "
+           "function that makes them")
+    sleeps = [n for (f, s), n in rows.items() if f == "nap"]
+    tap.ok(sleeps == [1] and not any(s == "uprobe" for f, s in rows),
+           "syscalls.bt --trace: one sleep in nap(), no uprobe call", text)
+
+
+def test_trace_errors(tap):
+    base = [PYTHON, "-m", "pyusdt"]
+    prog = workload("script_slow.py")
+
+    def run(args, **kw):
+        env = kw.pop("env", python_env())
+        return subprocess.run(base + args, env=env, capture_output=True,
+                              text=True, timeout=240, **kw)
+
+    p = run(["--trace", "nosuch-script", prog])
+    tap.ok(p.returncode == 5 and "no bpftrace script" in p.stderr
+           and len(p.stderr.splitlines()) == 1,
+           "--trace of a missing script: status 5, one line", p.stderr)
+    p = run(["--trace", script("top"), prog],
+            env=python_env(BPFTRACE="/nonexistent/bpftrace"))
+    tap.ok(p.returncode == 4 and "needs bpftrace" in p.stderr,
+           "--trace without bpftrace: status 4", p.stderr)
+    with tempfile.NamedTemporaryFile("w", suffix=".bt", delete=False) as f:
+        f.write("usdt:/nonexistent/libpyusdt.so:pyusdt:PY_START { }\n")
+    p = run(["--trace", f.name, prog])
+    tap.ok(p.returncode == 5 and "this pyusdt's probes are in" in p.stderr,
+           "--trace of a script for another library: status 5", p.stderr)
+    with open(f.name, "w") as g:
+        g.write("usdt:%s:pyusdt:PY_START { @x = nosuchfunction(); }\n"
+                % LIBRARY)
+    p = run(["--trace", f.name, prog])
+    tap.ok(p.returncode == 6 and "before it attached" in p.stderr,
+           "--trace of a script bpftrace rejects: status 6", p.stderr)
+    os.unlink(f.name)
+    p = run(["--trace", script("top"), prog], user=65534)
+    tap.ok(p.returncode == 3 and "needs root" in p.stderr,
+           "--trace as another user than root: status 3", p.stderr)
+    p = run(["--trace", script("top")])
+    tap.ok(p.returncode == 2 and "no program given" in p.stderr,
+           "--trace with no program: usage error", p.stderr)
+    p = run(["--trace-arg", "1", prog])
+    tap.ok(p.returncode == 2 and "need --trace" in p.stderr,
+           "--trace-arg without --trace: usage error", p.stderr)
+
+
+def main():
+    tap = TAP()
+    require_tracing(tap)
+    print("# %s" % subprocess.run([os.environ.get("BPFTRACE") or "bpftrace",
+                                   "--version"], capture_output=True,
+                                  text=True).stdout.strip())
+    sys.stdout.flush()
+    test_installed_copies(tap)
+    test_events(tap)
+    test_flow(tap, "system-wide")
+    test_flow(tap, "--trace")
+    test_slow(tap)
+    test_top_pid(tap)
+    test_top_launched(tap)
+    test_top_interval(tap)
+    test_latency(tap)
+    test_lines(tap)
+    test_exceptions(tap)
+    test_syscalls(tap)
+    test_trace_errors(tap)
+    tap.done()
+
+
+main()
