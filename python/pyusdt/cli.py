@@ -98,6 +98,34 @@ def _user_traceback(tb):
 _before_run = None
 
 
+# The files of the launcher: this package, runpy, and the pyusdt command
+# (sys.argv[0] while this module is imported, before the program's argv).
+_LAUNCHER_DIR = os.path.dirname(os.path.abspath(__file__))
+_LAUNCHER_FILES = {os.path.abspath(sys.argv[0])} if sys.argv[0] else set()
+
+
+def _launcher_frame(frame):
+    name = frame.f_code.co_filename
+    return (name.startswith("<frozen runpy")
+            or os.path.dirname(os.path.abspath(name)) == _LAUNCHER_DIR
+            or os.path.abspath(name) in _LAUNCHER_FILES
+            or os.path.basename(name) == "runpy.py")
+
+
+def _hide_launcher_frames_once():
+    """Make the next sys.excepthook call leave out the launcher's frames
+    at the head of the traceback, then put the hook back."""
+    hook = sys.excepthook
+
+    def launcher_hook(typ, value, tb):
+        sys.excepthook = hook
+        while tb is not None and _launcher_frame(tb.tb_frame):
+            tb = tb.tb_next
+        hook(typ, value.with_traceback(tb), tb)
+
+    sys.excepthook = launcher_hook
+
+
 def _exec(code, main):
     """Run code in main; an uncaught exception ends the process as it would
     under python3 (traceback, status 1), SystemExit passes through."""
@@ -107,9 +135,11 @@ def _exec(code, main):
         exec(code, main.__dict__)
     except SystemExit:
         raise
-    except KeyboardInterrupt as e:
-        # python3 exits through SIGINT after finalizing: re-raising does that
-        raise e.with_traceback(_user_traceback(e.__traceback__))
+    except KeyboardInterrupt:
+        # python3 exits through SIGINT after finalizing: re-raising does
+        # that; the traceback printed on the way must not show the launcher
+        _hide_launcher_frames_once()
+        raise
     except BaseException as e:
         # the hook prints e.__traceback__ (3.12+), not only its argument
         tb = _user_traceback(e.__traceback__)

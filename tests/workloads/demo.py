@@ -1,7 +1,6 @@
 """A small program to watch with pyusdt: read orders from a file, price
 them (one has no price and raises), and total them."""
 import os
-import tempfile
 
 
 def load(path):
@@ -27,8 +26,8 @@ def total(orders):
 
 
 def main():
-    fd, path = tempfile.mkstemp()
-    with os.fdopen(fd, "w") as f:
+    path = "/tmp/pyusdt-demo-%d.txt" % os.getpid()
+    with open(path, "w") as f:
         f.write("apples 2 3\npears 1\nplums 5 7\n")
     print("total:", total(load(path)))
     os.remove(path)
