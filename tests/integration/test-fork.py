@@ -13,8 +13,8 @@ import subprocess
 import time
 
 from pyusdttest import (PYTHON, TAP, Bpftrace, parse_maps, probe, python_env,
-                        require_tracing, workload)
-from reltest import Driven, attach_pid, per_probe
+                        require_tracing)
+from reltest import Driven, attach_pid, per_probe, workload
 
 THREAD_WARNING = "DeprecationWarning: This process (pid=%d) is " \
     "multi-threaded, use of fork() may lead to deadlocks in the child."
@@ -127,16 +127,22 @@ def c_fork(tap):
     tap.eq((status, err), (0, ""), "libc fork(): parent exits 0, silent")
 
 
+def mp_path():
+    # spawn and forkserver children name the main module by its normalized
+    # path (no "..", as in a VPATH build's): so must the tracer's filter
+    return workload("rel_mp.py")
+
+
 def run_mp(method, launcher, env=None):
     args = [PYTHON] + (["-m", "pyusdt"] if launcher else []) + [
-        workload("rel_mp.py"), method]
+        mp_path(), method]
     return subprocess.run(args, env=env or python_env(
         PYTHONWARNINGS="always::DeprecationWarning"), capture_output=True,
         text=True, timeout=180)
 
 
 def multiprocessing_(tap):
-    path = workload("rel_mp.py")
+    path = mp_path()
     want = ("totals [(10, 55), (20, 210), (30, 465)]\n"
             "exitcodes [0, 0, 0, 3]\n"
             "squares [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]\n")

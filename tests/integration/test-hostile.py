@@ -9,7 +9,8 @@ import re
 import subprocess
 
 from pyusdttest import (PYTHON, TAP, Bpftrace, probe, python_env,
-                        require_tracing, workload)
+                        require_tracing)
+from reltest import workload
 
 OBJ = r"<__main__\.%s object at 0x[0-9a-f]+>"
 KINDS = ("Raising", "Recursive", "Huge", "Slow", "Mutating", "Keyboard",

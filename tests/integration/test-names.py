@@ -13,7 +13,8 @@ import sys
 import tempfile
 
 from pyusdttest import (PYTHON, TAP, WORKLOADS, Bpftrace, probe, python_env,
-                        require_tracing, workload)
+                        require_tracing)
+from reltest import workload
 
 sys.path.insert(0, WORKLOADS)
 from rel_names import CASES, FIRST  # noqa: E402

@@ -196,7 +196,7 @@ def hist_total(text):
         r"^\[[^\]\)]*[\]\)]\s+(\d+) \|", text, re.M))
 
 
-FLOW_ROW = re.compile(r"^\s*\d+\.\d{6} (.{7}) (.{7}) ( *)(->|<-) (\S+)"
+FLOW_ROW = re.compile(r"^\s*(?:\d+\.\d{6}) (.{7}) (.{7}) ( *)(->|<-) (\S+)"
                       r"(?: \((.*):(\d+)\))?(?: %s)?(?:: (\w+)(?: (.*))?)?$"
                       % TIME)
 
@@ -207,10 +207,15 @@ def flow_rows(text, pid):
     for line in text.splitlines():
         m = FLOW_ROW.match(line)
         if m and m.group(1).strip() == str(pid):
-            rows.append((int(m.group(2)), len(m.group(3)) // 2,
-                         m.group(4), m.group(5), m.group(6), m.group(10),
-                         m.group(11)))
-    return rows
+            rows.append((float(line.split()[0]),
+                         (int(m.group(2)), len(m.group(3)) // 2,
+                          m.group(4), m.group(5), m.group(6), m.group(10),
+                          m.group(11))))
+    # bpftrace 0.23 reads one perf buffer per CPU in turn: a thread that
+    # moved between CPUs can have its lines printed out of order.  The
+    # timestamps give the order (a stable sort keeps ties as printed).
+    rows.sort(key=lambda r: r[0])
+    return [r[1] for r in rows]
 
 
 def balanced(rows):

@@ -26,8 +26,7 @@ import time
 
 import uprobes
 from pyusdttest import (BUILDDIR, LIBRARY, PYTHON, TAP, Bpftrace, parse_maps,
-                        probe, python_env, tracing_missing, require_tracing,
-                        workload)
+                        probe, python_env, require_tracing, tracing_missing)
 from reltest import Driven
 
 # syscalls that open files or sockets, change files, run programs or reach

@@ -11,8 +11,9 @@ pyusdt's id away keeps it (pyusdt warns once and stays inactive)."""
 import subprocess
 import sys
 
-from pyusdttest import (PYTHON, TAP, Bpftrace, parse_maps, probe,
-                        python_env, require_tracing, workload)
+from pyusdttest import (PYTHON, TAP, Bpftrace, parse_maps, probe, python_env,
+                        require_tracing)
+from reltest import workload
 
 NO_ID = ("pyusdt: no free sys.monitoring tool id (3, 4 and 5 are taken); "
          "probes stay inactive\n")

@@ -162,6 +162,7 @@ class Bpftrace:
                     break
                 self.out.append(line)
                 if self.ready is None or self.ready in line:
+                    self._drain()
                     self._wait_semaphores(deadline)
                     return self
             elif self.proc.poll() is not None:
@@ -170,6 +171,37 @@ class Bpftrace:
         raise RuntimeError("bpftrace did not start in %ds: %s\n%s%s"
                            % (timeout, " ".join(self.cmd), "".join(self.out),
                               self.err))
+
+    def _drain(self):
+        """Read bpftrace's output as it comes: a full pipe would block it
+        (it then looks idle, and stopping it loses what it holds)."""
+        import threading
+        self._err = []
+
+        def pump(stream, into):
+            for line in stream:
+                into.append(line)
+
+        self._readers = [
+            threading.Thread(target=pump, args=(self.proc.stdout, self.out),
+                             daemon=True),
+            threading.Thread(target=pump, args=(self.proc.stderr, self._err),
+                             daemon=True)]
+        for t in self._readers:
+            t.start()
+
+    def _collect(self, timeout):
+        """Wait for bpftrace to end and for the readers to finish."""
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        for t in self._readers:
+            t.join(timeout=30)
+        self.err = "".join(self._err)
+        self.proc = None
+        return "".join(self.out)
 
     def _wait_semaphores(self, deadline):
         """bpftrace 0.27 may run BEGIN before the uprobes' semaphores are
@@ -199,6 +231,8 @@ class Bpftrace:
             return "".join(self.out)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
+        if getattr(self, "_readers", None):
+            return self._collect(timeout)
         try:
             rest, self.err = self.proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -210,6 +244,8 @@ class Bpftrace:
 
     def wait(self, timeout=60):
         """Wait for bpftrace to end by itself (exit() or -p target gone)."""
+        if getattr(self, "_readers", None):
+            return self._collect(timeout)
         try:
             rest, self.err = self.proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -9,7 +9,15 @@ import signal
 import subprocess
 import time
 
-from pyusdttest import PYTHON, Bpftrace, probe, python_env, workload
+import pyusdttest
+from pyusdttest import PYTHON, Bpftrace, probe, python_env
+
+
+def workload(name):
+    """A workload's path, normalized: in a VPATH build (make distcheck) the
+    source directory is reached through "..", which python3 -m pyusdt and
+    multiprocessing's spawn remove from the file name the probes carry."""
+    return os.path.normpath(pyusdttest.workload(name))
 
 
 class Driven:

@@ -13,8 +13,9 @@
   cleared    atexit._clear() (pyusdt's exit hook too: its poller runs on
              while the interpreter finalizes), daemon threads calling work()
   slowexit   two daemon threads calling work(), and an atexit handler that
-             prints "exiting", calls work() for 0.3 s, prints "handler done"
-             (for a tracer to attach or detach while the program exits)
+             prints "exiting", waits for a line on stdin (a tracer attaches
+             or detaches meanwhile), calls work() for 0.2 s and prints
+             "handler done"
 """
 import atexit
 import os
@@ -45,7 +46,8 @@ def spin():
 
 def slow_handler():
     print("exiting", flush=True)
-    busy(0.3)
+    sys.stdin.readline()
+    busy(0.2)
     print("handler done", flush=True)
 
 
