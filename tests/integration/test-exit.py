@@ -205,6 +205,15 @@ def main():
         results.append((attach_at_exit, (p.returncode, out + rest, err),
                         took <= own_time + BOUND, sum(counts.values()) > 0
                         if attach_at_exit else True))
+    tap.eq([r[1] for r in results], [want] * len(results),
+           "a tracer attaching (3x) or detaching (3x) during the atexit "
+           "handler: the program ends as untraced")
+    tap.eq([r[2] for r in results], [True] * len(results),
+           "... within %.1f s of its own time (%.2f s)" % (BOUND, own_time))
+    tap.eq([r[3] for r in results], [True] * len(results),
+           "... and the attach during the exit switched events on (the "
+           "handler's calls counted)")
+
     # early: a handler registered before import runs after pyusdt's exit
     # hook: still runs, output and status unchanged
     proc, took = run_timed(command("early"))

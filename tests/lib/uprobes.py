@@ -1,9 +1,10 @@
 """A minimal tracer for the reliability tests: pyusdt's USDT probes as
-perf uprobe events, opened and closed in microseconds.
+perf uprobe events.
 
-bpftrace takes most of a second to attach; the tests that attach and
-detach hundreds of times (or while a program exits) use perf_event_open(2)
-on the kernel's uprobe PMU instead, exactly as perf(1) does for an SDT
+bpftrace takes about a second to start; the tests that attach and detach
+hundreds of times (or while a program exits) use perf_event_open(2) on the
+kernel's uprobe PMU instead (opening takes milliseconds, closing about
+0.1 s per event here), exactly as perf(1) does for an SDT
 event: a uprobe at the probe's address with the probe's semaphore as its
 reference counter, so the kernel raises the semaphore while the event is
 open.  A task-bound event counts the hits of one thread; a CPU-bound event
