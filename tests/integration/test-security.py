@@ -26,7 +26,8 @@ import time
 
 import uprobes
 from pyusdttest import (BUILDDIR, LIBRARY, PYTHON, TAP, Bpftrace, parse_maps,
-                        probe, python_env, require_tracing, tracing_missing)
+                        probe, python_env, require_tracing, tracing_lock,
+                        tracing_missing)
 from reltest import Driven
 
 # syscalls that open files or sockets, change files, run programs or reach
@@ -226,6 +227,9 @@ def traced_behaviour(tap):
 
 def main():
     tap = TAP()
+    # make install relinks the build's libraries in .libs: no test that
+    # loads them may run meanwhile (they all hold this lock)
+    tracing_lock()
     env_bounds(tap)
     installed_files(tap)
     why = tracing_missing() or uprobes.missing()
