@@ -86,27 +86,42 @@ def main():
     tap.eq({m: base[m][0][0] for m in MODES}, want_status,
            "python3 alone: the statuses the modes are written to give")
 
-    def check(label, mode, proc, took, want=None):
+    def check(label, mode, proc, took, want=None, again=None):
+        """Outcome exactly as wanted; time within BOUND of the program's
+        own.  The machine runs other tests meanwhile (bpftrace compiling
+        takes a whole CPU): a run over the bound is measured again, twice
+        at most, each time with the program's own time measured anew
+        right before, and the bound holds if one pair is within it.  A
+        real delay of the exit shows in every run."""
         own_out, own_time = base[mode]
         if want is None:
             want, what = own_out, "as under python3"
         else:
             what = "as untraced"
         tap.eq(outcome(proc), want, "%s: %s ends %s" % (label, mode, what))
+        pairs = [(took, own_time)]
+        while took > own_time + BOUND and again and len(pairs) < 3:
+            own_time = run_timed(command(mode, launcher=False),
+                                 input="go\n")[1]
+            took = again()
+            pairs.append((took, own_time))
         tap.ok(took <= own_time + BOUND,
-               "%s: %s ends within %.1f s of its own time (%.2f s vs "
-               "%.2f s)" % (label, mode, BOUND, took, own_time))
+               "%s: %s ends within %.1f s of its own time (%s)"
+               % (label, mode, BOUND, ", ".join(
+                   "%.2f s vs %.2f s" % p for p in pairs)))
 
     untraced = {}
     for mode in MODES:
         proc, took = run_timed(command(mode))
         untraced[mode] = outcome(proc)
-        check("untraced", mode, proc, took)
+        check("untraced", mode, proc, took,
+              again=lambda: run_timed(command(mode))[1])
     # the exit hook must not wait for the poll interval
+    slow_poll = python_env(PYUSDT_CHECK_MSEC=10000)
     for mode in ("exit3", "atexit", "daemon"):
-        proc, took = run_timed(command(mode),
-                               env=python_env(PYUSDT_CHECK_MSEC=10000))
-        check("PYUSDT_CHECK_MSEC=10000", mode, proc, took)
+        proc, took = run_timed(command(mode), env=slow_poll)
+        check("PYUSDT_CHECK_MSEC=10000", mode, proc, took,
+              again=lambda: run_timed(command(mode), env=slow_poll)[1])
 
     # a tracer attaching and detaching all the time while programs end;
     # the poller reads the semaphores every millisecond.  Compared with
@@ -120,13 +135,14 @@ def main():
                 proc, took = run_timed(command(mode), env=env)
                 if outcome(proc) != untraced[mode]:
                     wrong.append((rnd, mode, outcome(proc)))
-                slowest[mode] = max(slowest.get(mode, 0), took)
+                slowest.setdefault(mode, []).append(took)
     tap.eq(wrong, [], "attach/detach churn: %d modes x 6 rounds end as "
            "untraced" % len(MODES))
-    late = {m: round(t, 2) for m, t in slowest.items()
-            if t > base[m][1] + BOUND}
-    tap.eq(late, {}, "attach/detach churn: every run ends within %.1f s of "
-           "its own time" % BOUND)
+    # the median of each mode's 6 runs (other tests load the machine)
+    late = {m: sorted(t) for m, t in slowest.items()
+            if sorted(t)[len(t) // 2] > base[m][1] + BOUND}
+    tap.eq(late, {}, "attach/detach churn: each mode ends within %.1f s of "
+           "its own time (median of its 6 runs)" % BOUND)
     tap.ok(churn.error is None and churn.cycles >= 10,
            "the churn attached and detached %d times" % churn.cycles,
            churn.error)
@@ -153,7 +169,8 @@ def main():
                 p.communicate()
                 proc = None
             check("bpftrace attached", mode, proc, time.monotonic() - t0,
-                  untraced[mode])
+                  untraced[mode],
+                  again=lambda: run_timed(command(mode))[1])
             pids[mode] = p.pid
         text = bt.stop()
     counts = parse_maps(text).get("c", {})
@@ -177,13 +194,31 @@ def main():
     want = outcome(proc)
     tap.eq(want, (0, "main done\nexiting\nhandler done\n", ""),
            "slowexit, untraced: its output")
-    own_time = baseline("slowexit")[1]
+
+    def finish_after_go(p):
+        """Time from "go" (the handler goes on) to the program's end."""
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        t0 = time.monotonic()
+        rest, err = p.communicate(timeout=60)
+        return rest, err, time.monotonic() - t0
+
+    def start(cmd, env):
+        return subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    # the program's own time from "go" to its end, without pyusdt
+    own = []
+    for _ in range(3):
+        p = start(command("slowexit", launcher=False), python_env())
+        p.stdout.readline()
+        p.stdout.readline()
+        own.append(finish_after_go(p)[2])
+    own_time = sorted(own)[1]
     results = []
     for attach_at_exit in (True, False) * 3:
-        p = subprocess.Popen(command("slowexit"), env=env,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-        t0 = time.monotonic()
+        p = start(command("slowexit"), env)
         out = p.stdout.readline()
         tracer = uprobes.Tracer(LIBRARY, ["PY_START", "PY_RETURN"],
                                 pids=[p.pid])
@@ -194,23 +229,23 @@ def main():
             tracer.attach()
         else:
             tracer.detach()
-        p.stdin.write("go\n")
-        p.stdin.flush()
         try:
-            rest, err = p.communicate(timeout=60)
+            rest, err, took = finish_after_go(p)
         finally:
             counts = tracer.counts()
             tracer.detach()
-        took = time.monotonic() - t0
-        results.append((attach_at_exit, (p.returncode, out + rest, err),
-                        took <= own_time + BOUND, sum(counts.values()) > 0
-                        if attach_at_exit else True))
-    tap.eq([r[1] for r in results], [want] * len(results),
+        results.append(((p.returncode, out + rest, err), took,
+                        sum(counts.values()) > 0 if attach_at_exit
+                        else True))
+    tap.eq([r[0] for r in results], [want] * len(results),
            "a tracer attaching (3x) or detaching (3x) during the atexit "
            "handler: the program ends as untraced")
+    times = sorted(r[1] for r in results)
+    tap.ok(times[len(times) // 2] <= own_time + BOUND,
+           "... within %.1f s of its own time from there (median of %s vs "
+           "%.2f s)" % (BOUND, ", ".join("%.2f" % t for t in times),
+                        own_time))
     tap.eq([r[2] for r in results], [True] * len(results),
-           "... within %.1f s of its own time (%.2f s)" % (BOUND, own_time))
-    tap.eq([r[3] for r in results], [True] * len(results),
            "... and the attach during the exit switched events on (the "
            "handler's calls counted)")
 
