@@ -43,9 +43,13 @@ class TAP:
         sys.stdout.flush()
         return cond
 
-    def eq(self, got, want, name):
-        return self.ok(got == want, name,
-                       "got:  %r\nwant: %r" % (got, want))
+    def eq(self, got, want, name, more=None):
+        """ok(got == want); on failure, both and then more (the output
+        the values were read from, say)."""
+        diag = "got:  %r\nwant: %r" % (got, want)
+        if more is not None:
+            diag += "\n" + str(more)
+        return self.ok(got == want, name, diag)
 
     def skip_all(self, reason):
         print("1..0 # SKIP %s" % reason)
