@@ -140,7 +140,14 @@ refresh(PyObject *module, PyObject *unused)
 }
 
 /* atexit: runs before finalization, while the poller may still take the
- * GIL safely; after it pyusdt stays off. */
+ * GIL safely; after it pyusdt stays off.  Also _pyusdt._finish(), which the
+ * launcher calls at exit before it stops its bpftrace, so that the stop is
+ * not traced. */
+PyDoc_STRVAR(finish_doc,
+"_finish()\n\n"
+"Switch pyusdt off for good in this process, as at exit: events off, the\n"
+"tool id given back, the poller stopped.");
+
 static PyObject *
 at_exit(PyObject *module, PyObject *unused)
 {
@@ -542,6 +549,7 @@ pyusdt_exec(PyObject *module)
 static PyMethodDef methods[] = {
     {"state", state, METH_NOARGS, state_doc},
     {"refresh", refresh, METH_NOARGS, refresh_doc},
+    {"_finish", at_exit, METH_NOARGS, finish_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -8,6 +8,7 @@ The program gets the sys.argv, sys.path[0], __main__ module, exit status and
 tracebacks it would get under python3 itself.  See pyusdt(1).
 """
 
+import atexit
 import io
 import os
 import re
@@ -20,6 +21,7 @@ import traceback
 import types
 
 import pyusdt
+from pyusdt import _pyusdt
 
 PROG = "pyusdt"
 
@@ -357,6 +359,7 @@ class Tracer:
         self.args = list(args)
         self.output = output
         self.proc = None
+        self.owner = None
         self.wanted = ()
 
     def check(self):
@@ -410,7 +413,8 @@ class Tracer:
     def start(self, timeout=TRACE_ATTACH_TIMEOUT):
         """Start bpftrace and return once it is attached to the probes of
         the script (they are then on in this process)."""
-        cmd = [self.bpftrace, "-p", str(os.getpid())]
+        self.owner = os.getpid()
+        cmd = [self.bpftrace, "-p", str(self.owner)]
         if self.output is not None:
             cmd += ["-o", self.output]
         cmd += ["-e", self.program()] + self.args
@@ -450,13 +454,28 @@ class Tracer:
 
     def stop(self):
         """End bpftrace as Ctrl-C does and wait for its last output; its
-        exit status (None if it was not running).  Builtins only: the
-        probes stay attached until bpftrace has ended."""
+        exit status (None if it was not running, or if this is a child
+        forked by the program, which must leave its parent's bpftrace
+        alone)."""
         proc, self.proc = self.proc, None
-        if proc is None:
+        if proc is None or os.getpid() != self.owner:
             return None
         sys.stdout.flush()
         sys.stderr.flush()
+        # bpftrace drops the events it has not read when it ends: let it
+        # work until its CPU time stops growing (0.1 s, at most 10)
+        stat = "/proc/%d/stat" % proc.pid
+        last, still = None, 0
+        deadline = time.monotonic() + 10
+        while still < 2 and time.monotonic() < deadline:
+            try:
+                with open(stat, "rb") as f:
+                    busy = f.read().rpartition(b")")[2].split()[11:13]
+            except OSError:
+                break
+            still = still + 1 if busy == last else 0
+            last = busy
+            time.sleep(0.05)
         try:
             os.kill(proc.pid, signal.SIGINT)
         except ProcessLookupError:
@@ -471,6 +490,13 @@ class Tracer:
             done, status = os.waitpid(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         return proc.returncode
+
+    def stop_at_exit(self):
+        """stop(), from atexit: after the program's own exit handlers and
+        its threads, which are traced to their end."""
+        status = self.stop()
+        if status:
+            _fail("bpftrace ended with status %d" % status, 0)
 
 
 def main(argv=None):
@@ -505,6 +531,11 @@ def _main_traced(trace, argv):
         global _before_run
         _before_run = None
         tracer.start()
+        # atexit runs the handlers registered last first: the program's
+        # own, then _finish (pyusdt off for good: the stop is not traced),
+        # then the stop.  Python joins the program's threads before.
+        atexit.register(tracer.stop_at_exit)
+        atexit.register(_pyusdt._finish)
 
     _before_run = start
     try:
@@ -513,42 +544,6 @@ def _main_traced(trace, argv):
         return _fail(str(e), e.status)
     finally:
         _before_run = None
-        # inline, not tracer.stop(): the call would be traced
-        proc, tracer.proc = tracer.proc, None
-        if proc is not None:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            # bpftrace drops the events it has not read when it ends: let
-            # it work until its CPU time stops growing (0.1 s, at most 10)
-            stat = "/proc/%d/stat" % proc.pid
-            last, still = None, 0
-            deadline = time.monotonic() + 10
-            while still < 2 and time.monotonic() < deadline:
-                try:
-                    # bytes: a text file would run the codecs' Python code
-                    with open(stat, "rb") as f:
-                        fields = f.read().rpartition(b")")[2].split()
-                except OSError:
-                    break
-                busy = fields[11:13]
-                still = still + 1 if busy == last else 0
-                last = busy
-                time.sleep(0.05)
-            try:
-                os.kill(proc.pid, signal.SIGINT)
-            except ProcessLookupError:
-                pass
-            deadline = time.monotonic() + 120
-            done, status = os.waitpid(proc.pid, os.WNOHANG)
-            while not done and time.monotonic() < deadline:
-                time.sleep(0.01)
-                done, status = os.waitpid(proc.pid, os.WNOHANG)
-            if not done:
-                os.kill(proc.pid, signal.SIGKILL)
-                done, status = os.waitpid(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            if proc.returncode != 0:
-                _fail("bpftrace ended with status %d" % proc.returncode, 0)
 
 
 def _main(argv):

@@ -286,7 +286,8 @@ def test_top_launched(tap):
              if k in rows}
     tap.eq(calls, {"a": 100, "b": 50, "fib": 177, "Calc.step": 30,
                    "step": 20, "numbers": 1, "main": 1, "<module>": 1},
-           "top.bt --trace: calls per function, from the first line")
+           "top.bt --trace: calls per function, from the first line",
+           "output:\n%s\nstderr:\n%s" % (text, err))
     fib = rows.get("fib")
     tap.ok(fib is not None and fib[3] == fib[4],
            "top.bt --trace: recursion counted once in total time",
@@ -295,6 +296,29 @@ def test_top_launched(tap):
     tap.ok(main is not None and main[1] > main[2] and
            main[5] == workload("script_calls.py") and "OWN/CALL" in text,
            "top.bt --trace: total includes callees, own does not", text)
+    # bpftrace ends its output with two empty lines of its own; a dump of
+    # the script's (emptied) maps would add one per map
+    tail = text[len(text.rstrip("\n")):]
+    tap.ok(text.rstrip("\n").endswith(")") and len(tail) <= 3,
+           "top.bt --trace: the report ends the output (%d empty lines "
+           "after it)" % (len(tail) - 1), repr(text[-300:]))
+
+
+def test_top_ending(tap):
+    """--trace stops bpftrace at exit, after the program's threads and
+    atexit handlers; a forked child's sys.exit() does not stop it."""
+    pid, status, text, err = launched("top", "script_ending.py")
+    rows = top_rows(text, pid)
+    calls = {k: rows[k][0] for k in ("last", "worker", "at_exit", "child")
+             if k in rows}
+    tap.eq((status, calls), (3, {"last": 4, "worker": 1, "at_exit": 1}),
+           "top.bt --trace: a thread left running and an atexit handler "
+           "traced to their end; exit status 3", "output:\n%s\nstderr:\n%s"
+           % (text, err))
+    lines = [l for l in err.splitlines() if not l.startswith(("WARNING:",
+                                                              "Attach"))]
+    tap.eq(lines, [], "top.bt --trace: the child's sys.exit(4) leaves the "
+           "parent's bpftrace alone (nothing on stderr)")
 
 
 def test_top_interval(tap):
@@ -559,6 +583,7 @@ def main():
     test_slow(tap)
     test_top_pid(tap)
     test_top_launched(tap)
+    test_top_ending(tap)
     test_top_interval(tap)
     test_latency(tap)
     test_lines(tap)
