@@ -17,6 +17,8 @@ import pyusdt  # noqa: F401  (traced from here on)
 
 
 def last(n):
+    # time of its own, which keeps it near the top of top.bt's report
+    time.sleep(0.02)
     return n + 1
 
 
@@ -31,6 +33,7 @@ def worker():
 
 
 def at_exit():
+    time.sleep(0.05)
     last(99)
 
 
