@@ -458,7 +458,12 @@ class Tracer:
         forked by the program, which must leave its parent's bpftrace
         alone)."""
         proc, self.proc = self.proc, None
-        if proc is None or os.getpid() != self.owner:
+        if proc is None:
+            return None
+        if os.getpid() != self.owner:
+            # not this process's child: never waited for, and no
+            # ResourceWarning "subprocess ... is still running" about it
+            proc.returncode = 0
             return None
         sys.stdout.flush()
         sys.stderr.flush()
