@@ -59,7 +59,12 @@ finalizing(void)
 #endif
 }
 
-static void
+/* Switch the events to the semaphores as they are once we hold the GIL;
+ * returns the mask applied.  Not the mask that made us ask for the GIL:
+ * while we waited, refresh() may have applied a newer one (a tracer that
+ * attached probe by probe), which that older mask would undo until the
+ * next poll -- every event of the probes it lacks lost meanwhile. */
+static unsigned int
 apply_change(unsigned int mask)
 {
     PyGILState_STATE g;
@@ -69,12 +74,13 @@ apply_change(unsigned int mask)
      * for the GIL now would be killed, hang, or crash once the runtime is
      * gone: leave the events as they are. */
     if (finalizing()) {
-        return;
+        return mask;
     }
     g = PyGILState_Ensure();
-
+    mask = pyusdt_attached();
     poller.on_change(mask);
     PyGILState_Release(g);
+    return mask;
 }
 
 static void *
@@ -88,12 +94,12 @@ poll_loop(void *arg)
     while (!poller.stop) {
         unsigned int mask = pyusdt_attached();
         if (mask != poller.seen) {
-            poller.seen = mask;
             /* the GIL is taken without our lock held: stop() joins us
              * with the GIL released, never while holding the lock */
             pthread_mutex_unlock(&poller.lock);
-            apply_change(mask);
+            mask = apply_change(mask);
             pthread_mutex_lock(&poller.lock);
+            poller.seen = mask;
             continue;
         }
         deadline_after(&deadline, poller.interval_ms);
