@@ -434,9 +434,9 @@ class Tracer:
         # traced, perhaps in part (its entry but not its exit): the loop
         # calls builtins only.
         #
-        # Every semaphore up is not enough: bpftrace 0.27 raises them before
-        # it has finished attaching, and events fired in that time can be
-        # missed (latency.bt then counted none of a function's calls, about
+        # Every semaphore up is not enough: with bpftrace 0.27, events fired
+        # just after they went up were sometimes missed while bpftrace was
+        # still busy (latency.bt counted none of a function's calls, about
         # one run in ten under load).  The program starts once bpftrace
         # has also been idle (no CPU time used) for 0.1 s, or after
         # TRACE_SETTLE_LIMIT seconds.
