@@ -25,10 +25,7 @@ PROBES = ["PY_START", "PY_RETURN"]
 
 def main():
     tap = TAP()
-    require_tracing(tap)
-    why = uprobes.missing()
-    if why:
-        tap.skip_all(why)
+    require_tracing(tap, uprobes.missing)
     table = uprobes.usdt_probes(LIBRARY)
     prog = Driven("rel_threads.py", env=python_env(PYUSDT_CHECK_MSEC=2))
     tids = prog.ask("tids")

@@ -76,13 +76,16 @@ def tracing_missing():
 _LOCK = None
 
 
-def require_tracing(tap):
-    """Skip unless tracing works here; then hold the machine-wide tracing
-    lock for the rest of the test: a system-wide tracer raises the probe
-    semaphores in every process, so tracing tests must not overlap."""
-    why = tracing_missing()
-    if why:
-        tap.skip_all(why)
+def require_tracing(tap, *checks):
+    """Skip unless tracing works here, and unless each of checks (functions
+    returning why something is missing, or None) finds nothing missing;
+    then hold the machine-wide tracing lock for the rest of the test: a
+    system-wide tracer raises the probe semaphores in every process, so
+    tracing tests must not overlap."""
+    for missing in (tracing_missing,) + checks:
+        why = missing()
+        if why:
+            tap.skip_all(why)
     tracing_lock()
 
 
