@@ -56,5 +56,27 @@ expect "a missing sys/sdt.h names the package to install" \
 expect "a missing Check names the package to install" \
     "configure: error: Check not found by pkg-config: install check (Debian) or check-devel (Fedora), or configure --without-check" \
     PYTHON="$python" PKG_CONFIG_LIBDIR="$tmp/none" PKG_CONFIG_PATH=
+pyver=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+# a python3.X-config of another interpreter (another extension suffix)
+cat >"$tmp/other-config" <<'SH'
+#!/bin/sh
+case "$1" in
+--includes) echo "-I/usr/include/python3.99 -I/usr/include/python3.99" ;;
+--extension-suffix) echo ".cpython-399-x86_64-linux-gnu.so" ;;
+esac
+SH
+chmod +x "$tmp/other-config"
+pypath=$(command -v "$python")
+pyinc=$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+pysuffix=$("$python" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+expect "a python-config of another interpreter is refused, naming both" \
+    "configure: error: $tmp/other-config (.cpython-399-x86_64-linux-gnu.so, -I/usr/include/python3.99) does not belong to $pypath ($pysuffix, -I$pyinc): set PYTHON_CONFIG to $pypath's python$pyver-config" \
+    PYTHON="$pypath" PYTHON_CONFIG="$tmp/other-config"
+# an interpreter with no python3.X-config beside it (a copy elsewhere)
+mkdir -p "$tmp/bin"
+ln -s "$pypath" "$tmp/bin/python$pyver"
+expect "a missing python3.X-config names the package to install" \
+    "configure: error: python$pyver-config for $tmp/bin/python$pyver not found: install python$pyver-dev (Debian) or python3-devel (Fedora), or set PYTHON_CONFIG" \
+    PYTHON="$tmp/bin/python$pyver"
 echo "1..$n"
 exit $failed

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 
 PYTHON = os.environ.get("PYTHON") or sys.executable
 BPFTRACE = os.environ.get("BPFTRACE") or shutil.which("bpftrace") or ""
@@ -31,6 +32,26 @@ class TAP:
     def __init__(self):
         self.count = 0
         self.failed = 0
+        # An exception nothing caught ends the file with a failed test
+        # that shows it, and the plan: never "missing test plan"
+        sys.excepthook = self._died
+
+    def _died(self, typ, value, tb):
+        self.ok(False, "the test file died: %s" % typ.__name__,
+                "".join(traceback.format_exception(typ, value, tb)))
+        print("1..%d" % self.count)
+        sys.stdout.flush()
+
+    def run(self, test, *args):
+        """test(self, *args); an exception in it (a bpftrace that did
+        not start, a workload that ended) is a failed test showing the
+        error, bpftrace's own lines included, and the file goes on."""
+        try:
+            return test(self, *args)
+        except Exception:
+            self.ok(False, "%s%r raised" % (test.__name__, args),
+                    traceback.format_exc())
+            return None
 
     def ok(self, cond, name, diag=None):
         self.count += 1
@@ -97,6 +118,39 @@ def tracing_lock():
     if _LOCK is None:
         _LOCK = open("/tmp/pyusdt-tracing-tests.lock", "w")
         fcntl.flock(_LOCK, fcntl.LOCK_EX)
+
+
+def bpf_programs(pid):
+    """The BPF programs process pid holds: [{id, name, verified_insns,
+    run_time_ns, run_cnt}], from /proc/PID/fdinfo (the kernel's counts)
+    and bpftool (the names; "prog ID" without bpftool)."""
+    progs = []
+    fddir = "/proc/%d/fd" % pid
+    for fd in os.listdir(fddir):
+        try:
+            if "bpf-prog" not in os.readlink(os.path.join(fddir, fd)):
+                continue
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                info = dict(line.split(":", 1) for line in f
+                            if ":" in line)
+        except OSError:
+            continue
+        progs.append({"id": int(info["prog_id"]),
+                      "verified_insns": int(info.get("verified_insns", 0)),
+                      "run_time_ns": int(info.get("run_time_ns", 0)),
+                      "run_cnt": int(info.get("run_cnt", 0))})
+    names = {}
+    bpftool = shutil.which("bpftool") or "/usr/sbin/bpftool"
+    if os.access(bpftool, os.X_OK):
+        out = subprocess.run([bpftool, "-j", "prog", "show"],
+                             capture_output=True, text=True).stdout
+        try:
+            names = {p["id"]: p.get("name", "") for p in json.loads(out)}
+        except ValueError:
+            pass
+    for p in progs:
+        p["name"] = names.get(p["id"]) or "prog %d" % p["id"]
+    return progs
 
 
 def probe(name, library=None):
