@@ -10,7 +10,7 @@
  *   a builtin function (a METH_FASTCALL builtin costs a few more
  *   instructions per event for nothing);
  * - the names of a code object are looked up once: their UTF-8 pointers
- *   are kept with the code object (a code extra), so an event costs one
+ *   are kept beside the code object (codecache.c), so an event costs one
  *   look-up instead of three conversions;
  * - the instruction offset and the line are read inline from the int;
  * - nothing is done when the probe's semaphore is down (the poller has
@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "callbacks.h"
+#include "codecache.h"
 #include "probetab.h"
 #include "pyusdt-probes.h"
 #include "repr.h"
@@ -39,7 +40,7 @@
 
 static PyObject *missing;   /* sys.monitoring.MISSING */
 
-/* What the probes say about a code object, cached with it.  The strings
+/* What the probes say about a code object, cached beside it.  The strings
  * are the UTF-8 of the code object's own str objects (which this holds a
  * reference to, so the pointers stay valid) or escaped copies stored
  * right after the struct for names that are not valid UTF-8. */
@@ -59,10 +60,6 @@ static const struct codeinfo no_code = {
     "<missing>", "<missing>", "<missing>", 0, NULL, NULL, NULL
 };
 
-/* The code-extra slot, requested when the first callback is made; -1
- * when none could be had (then names are looked up on every event). */
-static Py_ssize_t code_index = -1;
-
 static void
 free_codeinfo(void *p)
 {
@@ -77,14 +74,20 @@ free_codeinfo(void *p)
 }
 
 void
+pyusdt_callbacks_forget(void)
+{
+    pyusdt_codecache_clear();
+}
+
+void
 pyusdt_callbacks_set_missing(PyObject *m)
 {
     Py_XINCREF(m);
     Py_XSETREF(missing, m);
 }
 
-/* For the rare case where nothing can be cached (no code-extra slot, no
- * memory): names are converted into these buffers on every event.  The
+/* For the rare case where nothing can be cached (no code watcher free,
+ * no memory): names are converted into these buffers on every event.  The
  * GIL is held and no callback runs inside another (code run by a callback
  * fires no events), so one set of buffers is enough. */
 static struct {
@@ -114,8 +117,7 @@ own_copy(const char *s, const char *buf, char **tail)
 PYUSDT_COLD const struct codeinfo *
 code_info_slow(PyCodeObject *co)
 {
-    struct codeinfo *ci, *old = NULL;
-    void *extra;
+    struct codeinfo *ci;
     size_t extra_len = 0;
     char *tail;
 
@@ -126,9 +128,6 @@ code_info_slow(PyCodeObject *co)
     uncached.ci.qualname = pyusdt_name_utf8(co->co_qualname, uncached.qual,
                                             sizeof(uncached.qual));
     uncached.ci.firstline = co->co_firstlineno;
-    if (code_index < 0) {
-        return &uncached.ci;
-    }
     if (uncached.ci.name == uncached.name) {
         extra_len += strlen(uncached.name) + 1;
     }
@@ -150,37 +149,26 @@ code_info_slow(PyCodeObject *co)
     ci->fileobj = Py_XNewRef(co->co_filename);
     ci->nameobj = Py_XNewRef(co->co_name);
     ci->qualobj = Py_XNewRef(co->co_qualname);
-    if (PyUnstable_Code_GetExtra((PyObject *)co, code_index, &extra) == 0) {
-        old = extra;
-    }
-    else {
-        PyErr_Clear();
-    }
-    if (PyUnstable_Code_SetExtra((PyObject *)co, code_index, ci) < 0) {
-        PyErr_Clear();
+    /* (an older value, for an older co_filename, is freed) */
+    if (pyusdt_codecache_put((PyObject *)co, ci) < 0) {
         free_codeinfo(ci);
         return &uncached.ci;
     }
-    free_codeinfo(old);     /* SetExtra does not free what it replaces */
     return ci;
 }
 
 PYUSDT_INLINE const struct codeinfo *
 code_info(PyObject *code)
 {
-    void *extra;
-
     if (PYUSDT_LIKELY(code != NULL && PyCode_Check(code))) {
         PyCodeObject *co = (PyCodeObject *)code;
+        struct codeinfo *ci = pyusdt_codecache_get(code);
         /* co_filename is the one name CPython replaces in place (when a
          * .pyc is loaded from another directory): check it is the one
          * cached */
-        if (PYUSDT_LIKELY(code_index >= 0)
-            && PyUnstable_Code_GetExtra(code, code_index, &extra) == 0
-            && PYUSDT_LIKELY(extra != NULL)
-            && PYUSDT_LIKELY(((struct codeinfo *)extra)->fileobj
-                             == co->co_filename)) {
-            return extra;
+        if (PYUSDT_LIKELY(ci != NULL)
+            && PYUSDT_LIKELY(ci->fileobj == co->co_filename)) {
+            return ci;
         }
         return code_info_slow(co);
     }
@@ -333,12 +321,7 @@ pyusdt_callback_new(int probe)
     if (PyType_Ready(&callback_type) < 0) {
         return NULL;
     }
-    if (code_index < 0) {
-        code_index = PyUnstable_Eval_RequestCodeExtraIndex(free_codeinfo);
-        if (code_index < 0) {
-            PyErr_Clear();      /* no slot: names are looked up each time */
-        }
-    }
+    pyusdt_codecache_set_free(free_codeinfo);
     cb = PyObject_New(struct callback, &callback_type);
     if (cb == NULL) {
         return NULL;

@@ -8,8 +8,13 @@
 /* Remember sys.monitoring.MISSING (a new reference is kept). */
 void pyusdt_callbacks_set_missing(PyObject *missing);
 
-/* A new callable for the probe's event (METH_FASTCALL, no tuple per
- * event), or NULL with an exception set. */
+/* Forget what was cached about code objects (when the last probe is
+ * detached): an untraced program keeps nothing of pyusdt's. */
+void pyusdt_callbacks_forget(void);
+
+/* A new callable for the probe's event (an object with its own
+ * vectorcall function: no tuple, no argument checks per event), or NULL
+ * with an exception set. */
 PyObject *pyusdt_callback_new(int probe);
 
 #endif /* PYUSDT_CALLBACKS_H */

@@ -45,7 +45,7 @@ on_change(unsigned int mask)
 static void
 start_poller(void)
 {
-    if (setup.finished || pyusdt_monitor_tool_id() < 0) {
+    if (setup.finished) {
         return;
     }
     if (pyusdt_poller_start((int)setup.check_msec, pyusdt_monitor_enabled(),
@@ -98,7 +98,8 @@ PyDoc_STRVAR(state_doc,
 "state() -> dict\n\n"
 "pyusdt's state now: 'attached' (probes a tracer is attached to, read from\n"
 "their semaphores), 'enabled' (probes whose sys.monitoring events are on),\n"
-"'tool_id' (None when no id was free), 'check_msec', 'verbose', 'poller'\n"
+"'tool_id' (None while no probe is attached, or when no id was free),\n"
+"'check_msec', 'verbose', 'poller'\n"
 "(whether the poller thread runs) and 'library' (the probe library).");
 
 static PyObject *
@@ -133,7 +134,8 @@ PyDoc_STRVAR(refresh_doc,
 static PyObject *
 refresh(PyObject *module, PyObject *unused)
 {
-    if (!setup.finished && pyusdt_monitor_check()) {
+    if (!setup.finished) {
+        pyusdt_monitor_check();
         pyusdt_monitor_apply(pyusdt_attached());
     }
     return state(module, NULL);
@@ -257,8 +259,7 @@ after_fork_parent(PyObject *module, PyObject *unused)
     if (setup.restart_pending) {
         Py_RETURN_NONE;
     }
-    if (!setup.finished && pyusdt_monitor_tool_id() >= 0
-        && in_main_thread() == 1) {
+    if (!setup.finished && in_main_thread() == 1) {
         PyFrameObject *f = PyThreadState_GetFrame(PyThreadState_Get());
         forked_at.frame = f;
         forked_at.lasti = f ? PyFrame_GetLasti(f) : -1;

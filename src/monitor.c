@@ -1,7 +1,8 @@
 /* monitor.c - switch sys.monitoring events on and off for pyusdt's tool.
  *
  * use_tool_id, register_callback and set_events are slow, so they run only
- * when the set of attached probes changes, never per event.  Every call
+ * when the set of attached probes changes, never per event.  The tool id
+ * is held only while some probe is attached.  Every call
  * here runs with the GIL held (import, the poller's state change, exit).
  */
 #include "config.h"
@@ -20,6 +21,7 @@ static struct {
     long event_bit[PYUSDT_NPROBES];       /* sys.monitoring.events.X */
     PyObject *callback[PYUSDT_NPROBES];
     unsigned int enabled;                 /* probes whose events are on */
+    int warned_no_id;                     /* since the last detach */
     int verbose;
 } mon = {.tool_id = -1};
 
@@ -66,25 +68,50 @@ lookup_events(void)
     return 0;
 }
 
-/* Try each id in turn: use_tool_id raises ValueError when it is taken. */
+/* Claim the first free id of PYUSDT_TOOL_IDS: use_tool_id raises
+ * ValueError when one is taken.  Returns 0, or -1 (no id free: one
+ * warning until the probes are detached; the exception of another
+ * failure is cleared). */
 static int
 claim_tool_id(void)
 {
     static const int ids[] = PYUSDT_TOOL_IDS;
 
-    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+    for (size_t i = 0; i < Py_ARRAY_LENGTH(ids); i++) {
         PyObject *r = PyObject_CallMethod(mon.mon, "use_tool_id", "iO",
                                           ids[i], mon.name);
         if (r != NULL) {
             Py_DECREF(r);
-            return ids[i];
+            mon.tool_id = ids[i];
+            return 0;
         }
         if (!PyErr_ExceptionMatches(PyExc_ValueError)) {
-            return -2;
+            break;
         }
         PyErr_Clear();
     }
+    PyErr_Clear();
+    if (!mon.warned_no_id) {
+        PySys_WriteStderr("pyusdt: no free sys.monitoring tool id "
+                          "(3, 4 and 5 are taken); probes stay inactive\n");
+        mon.warned_no_id = 1;
+    }
     return -1;
+}
+
+/* Give the id back.  3.12 and 3.13 keep the events and callbacks of a
+ * freed id: the caller switched them off first, so the id is really free
+ * for another tool. */
+static void
+free_tool_id(void)
+{
+    PyObject *r = PyObject_CallFunction(mon.free_tool_id, "i",
+                                        mon.tool_id);
+    if (r == NULL) {
+        PyErr_Clear();
+    }
+    Py_XDECREF(r);
+    mon.tool_id = -1;
 }
 
 int
@@ -128,15 +155,7 @@ pyusdt_monitor_init(void)
             return -1;
         }
     }
-    mon.tool_id = claim_tool_id();
-    if (mon.tool_id == -2) {
-        mon.tool_id = -1;
-        return -1;
-    }
-    if (mon.tool_id < 0) {
-        PySys_WriteStderr("pyusdt: no free sys.monitoring tool id "
-                          "(3, 4 and 5 are taken); probes stay inactive\n");
-    }
+    /* no tool id yet: one is claimed when a probe is attached */
     return 0;
 }
 
@@ -210,7 +229,8 @@ still_ours(void)
         return 1;
     }
     PySys_WriteStderr("pyusdt: sys.monitoring tool id %d is no longer "
-                      "pyusdt's; probes stay inactive\n", mon.tool_id);
+                      "pyusdt's; pyusdt leaves it to its new owner\n",
+                      mon.tool_id);
     mon.tool_id = -1;
     mon.enabled = 0;
     return 0;
@@ -231,21 +251,14 @@ pyusdt_monitor_check(void)
     return ours;
 }
 
-void
-pyusdt_monitor_apply(unsigned int mask)
+/* Switch the events of mask on and the others off; the callbacks first,
+ * then the events: no event ever finds no callback. */
+static void
+switch_events(unsigned int mask)
 {
     unsigned int on = mask & ~mon.enabled;
     unsigned int off = mon.enabled & ~mask;
 
-    if (mon.tool_id < 0 || mask == mon.enabled) {
-        return;
-    }
-    PyObject *exc = PyErr_GetRaisedException();
-    if (!still_ours()) {
-        PyErr_SetRaisedException(exc);
-        return;
-    }
-    /* callbacks first, then the events: no event ever finds no callback */
     for (int i = 0; i < PYUSDT_NPROBES; i++) {
         if (on & (1u << i)) {
             register_callback(i, mon.callback[i]);
@@ -258,7 +271,38 @@ pyusdt_monitor_apply(unsigned int mask)
         }
     }
     mon.enabled = mask;
-    report(mask);
+}
+
+/* pyusdt holds a tool id only while a probe is attached: a program that
+ * is not traced finds every id it would find without pyusdt.  The first
+ * attached probe claims one; the last one detached gives it back. */
+void
+pyusdt_monitor_apply(unsigned int mask)
+{
+    if (mask == 0) {
+        mon.warned_no_id = 0;    /* warn again at the next attach */
+    }
+    if (mask == mon.enabled) {
+        return;
+    }
+    PyObject *exc = PyErr_GetRaisedException();
+    if (mon.tool_id >= 0) {
+        /* an id another tool took over is left to it (one warning);
+         * another is claimed below */
+        still_ours();
+    }
+    if (mask != 0 && mon.tool_id < 0 && claim_tool_id() < 0) {
+        PyErr_SetRaisedException(exc);
+        return;
+    }
+    if (mon.tool_id >= 0) {
+        switch_events(mask);
+        if (mask == 0) {
+            free_tool_id();
+            pyusdt_callbacks_forget();
+        }
+        report(mask);
+    }
     PyErr_SetRaisedException(exc);
 }
 
@@ -273,16 +317,8 @@ pyusdt_monitor_release(void)
         PyErr_Clear();
         mon.tool_id = -1;
         mon.enabled = 0;
+        pyusdt_callbacks_forget();
         return;
     }
     pyusdt_monitor_apply(0);
-    /* 3.12 and 3.13 keep events and callbacks of a freed id: cleared
-     * above, so the id is really free for another tool */
-    PyObject *r = PyObject_CallFunction(mon.free_tool_id, "i",
-                                        mon.tool_id);
-    if (r == NULL) {
-        PyErr_Clear();
-    }
-    Py_XDECREF(r);
-    mon.tool_id = -1;
 }

@@ -9,17 +9,17 @@
  * coverage and profilers, which use those fixed ids. */
 #define PYUSDT_TOOL_IDS {4, 3, 5}
 
-/* Look up sys.monitoring, claim a free tool id and make the callbacks.
- * Returns 0, or -1 with an exception set.  When no id is free, returns 0
- * with monitoring unavailable (pyusdt_monitor_tool_id() < 0) and warns
- * once on stderr. */
+/* Look up sys.monitoring and make the callbacks; no tool id is claimed
+ * yet.  Returns 0, or -1 with an exception set. */
 int pyusdt_monitor_init(void);
 
-/* Switch on exactly the events of the probes in mask (GIL held). */
+/* Switch on exactly the events of the probes in mask (GIL held): the
+ * first probe claims a tool id (when none is free: one warning, nothing
+ * on), no probe gives it back. */
 void pyusdt_monitor_apply(unsigned int mask);
 
-/* Whether pyusdt still owns its tool id; if another tool took it, stop
- * using it (one warning).  GIL held. */
+/* Whether pyusdt still owns the tool id it holds; if another tool took
+ * it, stop using it (one warning).  GIL held. */
 int pyusdt_monitor_check(void);
 
 /* Switch everything off and give the tool id back (at exit), unless

@@ -1,7 +1,8 @@
 """Attach by PID to a running program and detach: only the attached
 probes' events go on, every event while attached is counted, everything
-goes off after detach; a tracer attached before import sees events on
-before `import pyusdt` returns."""
+goes off after detach; pyusdt holds a sys.monitoring tool id only while
+traced; a tracer attached before import sees events on before `import
+pyusdt` returns."""
 
 import subprocess
 import sys
@@ -30,10 +31,10 @@ def main():
     require_tracing(tap)
     ctl = Controlled()
     st = ctl.hello
-    tap.eq((st["attached"], st["enabled"], st["events"], st["poller"]),
-           ([], [], 0, True), "untraced: nothing attached, no event on, "
-           "poller running")
-    tap.ok(st["tool_id"] in (3, 4, 5), "a free tool id (%r)" % st["tool_id"])
+    tap.eq((st["attached"], st["enabled"], st["events"], st["poller"],
+            st["tool_id"]), ([], [], 0, True, None),
+           "untraced: nothing attached, no event on, poller running, no "
+           "tool id held")
 
     for probes in (["PY_START"], ["PY_RETURN", "LINE"], ["PY_START"]):
         name = "+".join(probes)
@@ -41,9 +42,10 @@ def main():
         ok, waited = ctl.wait_state("enabled", probes)
         tap.ok(ok, "%s: events on after attach by PID" % name, waited)
         st = ctl.ask("state")
-        tap.eq((st["attached"], st["events"]), (probes, bits(probes)),
-               "%s: exactly these events on (sys.monitoring.get_events)"
-               % name)
+        tap.eq((st["attached"], st["events"], st["tool_id"]),
+               (probes, bits(probes), 4),
+               "%s: exactly these events on (sys.monitoring.get_events), "
+               "tool id 4" % name)
         reply = ctl.ask("work 500")
         maps = parse_maps(bt.stop())
         tap.eq(reply["done"], 500, "%s: program works while traced" % name)
@@ -52,8 +54,24 @@ def main():
         ok, waited = ctl.wait_state("enabled", [])
         tap.ok(ok, "%s: events off after detach" % name, waited)
         st = ctl.ask("state")
-        tap.eq((st["attached"], st["events"]), ([], 0),
-               "%s: after detach nothing attached, no event on" % name)
+        tap.eq((st["attached"], st["events"], st["tool_id"]), ([], 0, None),
+               "%s: after detach nothing attached, no event on, the tool "
+               "id given back" % name)
+    # the program takes id 4 while untraced: pyusdt uses 3 at attach
+    tap.eq(ctl.ask("claim 4"), {"claimed": 4},
+           "untraced: the program can claim tool id 4")
+    bt = attach(ctl.pid, ["PY_START"])
+    ok, waited = ctl.wait_state("enabled", ["PY_START"])
+    st = ctl.ask("state")
+    ctl.ask("work 200")
+    maps = parse_maps(bt.stop())
+    tap.eq((ok, st["tool_id"], maps.get("c", {})),
+           (True, 3, {("PY_START",): 200}),
+           "id 4 taken while untraced: pyusdt traces with id 3", waited)
+    ok, waited = ctl.wait_state("tool_id", None)
+    tap.ok(ok, "detached: id 3 given back", waited)
+    tap.eq(ctl.ask("claim 3"), {"claimed": 3},
+           "the program can claim id 3 then")
     status, err = ctl.quit()
     tap.eq((status, err), (0, ""), "program exits 0 and silent on stderr")
 

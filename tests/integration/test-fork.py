@@ -50,8 +50,9 @@ def traced_child(tap):
     ctl = Driven("rel_forkctl.py")
     child = ctl.ask("fork")
     tap.ok(child.get("child", 0) > 0 and child["child"] != ctl.pid
-           and child["poller"] and child["tool_id"] is not None,
-           "os.fork child: its own poller and tool id", child)
+           and child["poller"] and child["tool_id"] is None,
+           "os.fork child: its own poller, no tool id while untraced",
+           child)
     cpid = child["child"]
     bt = attach_pid(cpid, ["PY_START", "PY_RETURN"])
     ok, st = ctl.wait_state("enabled", ["PY_START", "PY_RETURN"])

@@ -2,7 +2,8 @@
 
 Commands (one per line): "state" replies pyusdt's state plus the events
 sys.monitoring has for pyusdt's tool; "work N" calls work() N times;
-"quit" exits.  Every reply is one JSON line.
+"claim N" claims sys.monitoring tool id N for another tool (the reply
+names the error, if any); "quit" exits.  Every reply is one JSON line.
 """
 import json
 import sys
@@ -35,6 +36,12 @@ for line in sys.stdin:
         for i in range(int(cmd[1])):
             total += work(i)
         reply({"done": int(cmd[1]), "total": total})
+    elif cmd[0] == "claim":
+        try:
+            sys.monitoring.use_tool_id(int(cmd[1]), "other")
+            reply({"claimed": int(cmd[1])})
+        except ValueError as e:
+            reply({"error": str(e)})
     elif cmd[0] == "quit":
         reply({"bye": True})
         break

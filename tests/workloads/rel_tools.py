@@ -14,8 +14,9 @@ prints what each tool saw, and pyusdt's tool id.
   subinterp    a sub-interpreter running in a thread meanwhile, which
                tries to import pyusdt's extension (main interpreter only)
   none         no other tool
-  steal        after pyusdt's import, free pyusdt's tool id and claim it
-               for a tool counting PY_START (rude, but possible)
+  steal        after pyusdt's import, claim the tool id pyusdt holds
+               (freeing it: rude, but possible) or would take (4) for a
+               tool counting PY_START
 """
 import io
 import os
@@ -133,14 +134,18 @@ if "cprofile" in TOOLS:
     cleanup.append(cprofile_report)
 
 if "steal" in TOOLS:
-    stolen = pyusdt.state()["tool_id"]
+    # the id pyusdt holds while traced, or the one it would take
+    stolen = pyusdt.refresh()["tool_id"]
+    if stolen is not None:
+        mon.free_tool_id(stolen)
+    else:
+        stolen = 4
     thief = {"start": 0}
 
     def thief_start(code, offset):
         if code.co_name == "work":
             thief["start"] += 1
 
-    mon.free_tool_id(stolen)
     mon.use_tool_id(stolen, "thief")
     mon.register_callback(stolen, E.PY_START, thief_start)
     mon.set_events(stolen, E.PY_START)
@@ -199,5 +204,5 @@ else:
 for fn in reversed(cleanup):
     fn()
 report.append("total %d" % total)
-report.append("pyusdt tool id %r" % pyusdt.state()["tool_id"])
+report.append("pyusdt tool id %r" % pyusdt.refresh()["tool_id"])
 print("\n".join(report))
