@@ -93,9 +93,34 @@ def plain(tools, ids):
                           capture_output=True, text=True, timeout=120)
 
 
+def creturn(tap):
+    """A sys.setprofile profiler set while CALL events are on sees a
+    c_return for the call that set it: CPython instruments the CALL
+    instruction for the CALL event, and reports the C call's return to
+    every tool with C_RETURN on when it returns, the new profiler
+    included.  Any tool with CALL on does the same: pyusdt adds nothing
+    to what such a tool causes."""
+    def run(mode):
+        return subprocess.run([PYTHON, workload("creturn.py"), mode],
+                              env=python_env(), capture_output=True,
+                              text=True, timeout=60).stdout.strip()
+    plain = run("plain")
+    tool = run("tool")
+    with Bpftrace("%s { @n = count(); }" % probe("CALL")):
+        traced = run("pyusdt")
+    tap.eq(plain, "['c_call', 'c_return', 'c_call']",
+           "setprofile alone: c_call, c_return of len(), c_call of "
+           "setprofile(None)")
+    extra = "['c_return', 'c_call', 'c_return', 'c_call']"
+    tap.eq((tool, traced), (extra, extra),
+           "with CALL on, a pure-Python tool and pyusdt's CALL probe: the "
+           "same extra c_return (CPython's own)")
+
+
 def main():
     tap = TAP()
     require_tracing(tap)
+    creturn(tap)
     if sys.version_info >= (3, 14):
         CASES.append((["pdbmon"], [], 4, 300, ""))
     path = workload("rel_tools.py")
