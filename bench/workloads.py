@@ -221,8 +221,9 @@ WORKLOADS = {
     "mixed": mixed,
 }
 
-ALL_PROBES = ("PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD", "CALL",
-              "LINE", "PY_UNWIND", "PY_THROW", "RAISE")
+def all_probes():
+    import pyusdt
+    return pyusdt.PROBES
 
 
 def install_pymon():
@@ -237,7 +238,7 @@ def install_pymon():
         count[0] += 1
 
     mask = 0
-    for name in ALL_PROBES:
+    for name in all_probes():
         ev = getattr(mon.events, name)
         mon.register_callback(tool, ev, counter)
         mask |= ev

@@ -204,74 +204,65 @@ int_arg(PyObject *o)
 
 #define ARG(i) ((i) < nargs ? args[(i)] : NULL)
 
-/* PY_START, PY_RESUME: (code, instruction_offset). */
-#define ENTRY_CALLBACK(probe, fire) \
+/* ENTRY: (code, instruction_offset). */
+#define CALLBACK_ENTRY(NAME, fire) \
     static PyObject * \
-    cb_##probe(PyObject *self, PyObject *const *args, size_t nargsf, \
-               PyObject *kwnames) \
+    cb_##NAME(PyObject *self, PyObject *const *args, size_t nargsf, \
+              PyObject *kwnames) \
     { \
-        if (pyusdt_##probe##_semaphore) { \
+        if (pyusdt_##NAME##_semaphore) { \
             Py_ssize_t nargs = PyVectorcall_NARGS(nargsf); \
             const struct codeinfo *ci = code_info(ARG(0)); \
-            fire(ci->name, ci->file, ci->firstline, int_arg(ARG(1)), \
-                 ci->qualname); \
+            pyusdt_fire_##fire(ci->name, ci->file, ci->firstline, \
+                               int_arg(ARG(1)), ci->qualname); \
         } \
         Py_RETURN_NONE; \
     }
 
-/* (code, instruction_offset, value): the return value, the yielded value,
- * the callable (CALL passes arg0 after it), or the exception.  arg4 of
- * the probe is the value's bounded repr. */
-#define VALUE_CALLBACK(probe, fire) \
+/* VALUE: (code, instruction_offset, value): the return value, the yielded
+ * value, the callable (CALL passes arg0 after it), or the exception.
+ * arg4 of the probe is the value's bounded repr. */
+#define CALLBACK_VALUE(NAME, fire) \
     static PyObject * \
-    cb_##probe(PyObject *self, PyObject *const *args, size_t nargsf, \
-               PyObject *kwnames) \
+    cb_##NAME(PyObject *self, PyObject *const *args, size_t nargsf, \
+              PyObject *kwnames) \
     { \
-        if (pyusdt_##probe##_semaphore) { \
+        if (pyusdt_##NAME##_semaphore) { \
             Py_ssize_t nargs = PyVectorcall_NARGS(nargsf); \
             char rbuf[PYUSDT_REPR_MAX]; \
             const struct codeinfo *ci = code_info(ARG(0)); \
             PyObject *v = ARG(2); \
             const char *text = (v == NULL || v == missing) \
                 ? "<missing>" : pyusdt_repr_text(v, rbuf, sizeof(rbuf)); \
-            fire(ci->name, ci->file, ci->firstline, int_arg(ARG(1)), text, \
-                 ci->qualname); \
+            pyusdt_fire_##fire(ci->name, ci->file, ci->firstline, \
+                               int_arg(ARG(1)), text, ci->qualname); \
         } \
         Py_RETURN_NONE; \
     }
 
 /* LINE: (code, line_number). */
-static PyObject *
-cb_LINE(PyObject *self, PyObject *const *args, size_t nargsf,
-        PyObject *kwnames)
-{
-    if (pyusdt_LINE_semaphore) {
-        Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-        const struct codeinfo *ci = code_info(ARG(0));
-        pyusdt_fire_line(ci->name, ci->file, int_arg(ARG(1)), ci->qualname);
+#define CALLBACK_LINE(NAME, fire) \
+    static PyObject * \
+    cb_##NAME(PyObject *self, PyObject *const *args, size_t nargsf, \
+              PyObject *kwnames) \
+    { \
+        if (pyusdt_##NAME##_semaphore) { \
+            Py_ssize_t nargs = PyVectorcall_NARGS(nargsf); \
+            const struct codeinfo *ci = code_info(ARG(0)); \
+            pyusdt_fire_##fire(ci->name, ci->file, int_arg(ARG(1)), \
+                               ci->qualname); \
+        } \
+        Py_RETURN_NONE; \
     }
-    Py_RETURN_NONE;
-}
 
-ENTRY_CALLBACK(PY_START, pyusdt_fire_py_start)
-ENTRY_CALLBACK(PY_RESUME, pyusdt_fire_py_resume)
-VALUE_CALLBACK(PY_RETURN, pyusdt_fire_py_return)
-VALUE_CALLBACK(PY_YIELD, pyusdt_fire_py_yield)
-VALUE_CALLBACK(CALL, pyusdt_fire_call)
-VALUE_CALLBACK(PY_UNWIND, pyusdt_fire_py_unwind)
-VALUE_CALLBACK(PY_THROW, pyusdt_fire_py_throw)
-VALUE_CALLBACK(RAISE, pyusdt_fire_raise)
+#define CALLBACK(NAME, fire, KIND) CALLBACK_##KIND(NAME, fire)
+PYUSDT_FOR_EACH_PROBE(CALLBACK)
+#undef CALLBACK
 
 static const vectorcallfunc callback_fns[PYUSDT_NPROBES] = {
-    [PYUSDT_PY_START] = cb_PY_START,
-    [PYUSDT_PY_RESUME] = cb_PY_RESUME,
-    [PYUSDT_PY_RETURN] = cb_PY_RETURN,
-    [PYUSDT_PY_YIELD] = cb_PY_YIELD,
-    [PYUSDT_CALL] = cb_CALL,
-    [PYUSDT_LINE] = cb_LINE,
-    [PYUSDT_PY_UNWIND] = cb_PY_UNWIND,
-    [PYUSDT_PY_THROW] = cb_PY_THROW,
-    [PYUSDT_RAISE] = cb_RAISE,
+#define CALLBACK_ITEM(NAME, fire, KIND) [PYUSDT_##NAME] = cb_##NAME,
+    PYUSDT_FOR_EACH_PROBE(CALLBACK_ITEM)
+#undef CALLBACK_ITEM
 };
 
 /* The callable registered with sys.monitoring: an object whose vectorcall

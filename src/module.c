@@ -406,15 +406,7 @@ probes_after_fork_child(void)
     if (failed) {
         (void)madvise((void *)probe_text.start, probe_text.len,
                       MADV_DONTNEED);
-        pyusdt_PY_START_semaphore = 0;
-        pyusdt_PY_RESUME_semaphore = 0;
-        pyusdt_PY_RETURN_semaphore = 0;
-        pyusdt_PY_YIELD_semaphore = 0;
-        pyusdt_CALL_semaphore = 0;
-        pyusdt_LINE_semaphore = 0;
-        pyusdt_PY_UNWIND_semaphore = 0;
-        pyusdt_PY_THROW_semaphore = 0;
-        pyusdt_RAISE_semaphore = 0;
+        pyusdt_semaphores_clear();
     }
 }
 

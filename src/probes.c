@@ -31,40 +31,32 @@
 
 /* The semaphores: 16-bit counters in section .probes, named as sys/sdt.h
  * expects (provider_probe_semaphore).  The kernel raises them. */
-#define SEMAPHORE(probe) \
-    PYUSDT_VISIBLE volatile unsigned short pyusdt_##probe##_semaphore \
-        __attribute__((section(".probes"))) = 0
-
-SEMAPHORE(PY_START);
-SEMAPHORE(PY_RESUME);
-SEMAPHORE(PY_RETURN);
-SEMAPHORE(PY_YIELD);
-SEMAPHORE(CALL);
-SEMAPHORE(LINE);
-SEMAPHORE(PY_UNWIND);
-SEMAPHORE(PY_THROW);
-SEMAPHORE(RAISE);
+#define SEMAPHORE(NAME, fire, KIND) \
+    PYUSDT_VISIBLE volatile unsigned short pyusdt_##NAME##_semaphore \
+        __attribute__((section(".probes"))) = 0;
+PYUSDT_FOR_EACH_PROBE(SEMAPHORE)
+#undef SEMAPHORE
 
 PYUSDT_VISIBLE unsigned int
 pyusdt_attached(void)
 {
     unsigned int mask = 0;
 
-#define BIT(probe) \
-    if (pyusdt_##probe##_semaphore) { \
-        mask |= 1u << PYUSDT_##probe; \
+#define BIT(NAME, fire, KIND) \
+    if (pyusdt_##NAME##_semaphore) { \
+        mask |= 1u << PYUSDT_##NAME; \
     }
-    BIT(PY_START)
-    BIT(PY_RESUME)
-    BIT(PY_RETURN)
-    BIT(PY_YIELD)
-    BIT(CALL)
-    BIT(LINE)
-    BIT(PY_UNWIND)
-    BIT(PY_THROW)
-    BIT(RAISE)
+    PYUSDT_FOR_EACH_PROBE(BIT)
 #undef BIT
     return mask;
+}
+
+PYUSDT_VISIBLE void
+pyusdt_semaphores_clear(void)
+{
+#define CLEAR(NAME, fire, KIND) pyusdt_##NAME##_semaphore = 0;
+    PYUSDT_FOR_EACH_PROBE(CLEAR)
+#undef CLEAR
 }
 
 PYUSDT_VISIBLE int
@@ -75,35 +67,17 @@ pyusdt_probe_abi(void)
 
 /* The fire functions are not inlined anywhere (they are the probe sites)
  * and do nothing but the probe: arguments stay in registers. */
-#define ENTRY_PROBE(fn, probe) \
+#define SITE_ENTRY(NAME) \
+    STAP_PROBE5(pyusdt, NAME, name, file, firstline, offset, qualname)
+#define SITE_VALUE(NAME) \
+    STAP_PROBE6(pyusdt, NAME, name, file, firstline, offset, repr, qualname)
+#define SITE_LINE(NAME) \
+    STAP_PROBE4(pyusdt, NAME, name, file, line, qualname)
+#define FIRE(NAME, fire, KIND) \
     PYUSDT_VISIBLE void \
-    fn(const char *name, const char *file, int firstline, int offset, \
-       const char *qualname) \
+    pyusdt_fire_##fire PYUSDT_FIRE_ARGS_##KIND \
     { \
-        STAP_PROBE5(pyusdt, probe, name, file, firstline, offset, qualname); \
+        SITE_##KIND(NAME); \
     }
-
-#define VALUE_PROBE(fn, probe) \
-    PYUSDT_VISIBLE void \
-    fn(const char *name, const char *file, int firstline, int offset, \
-       const char *repr, const char *qualname) \
-    { \
-        STAP_PROBE6(pyusdt, probe, name, file, firstline, offset, repr, \
-                    qualname); \
-    }
-
-ENTRY_PROBE(pyusdt_fire_py_start, PY_START)
-ENTRY_PROBE(pyusdt_fire_py_resume, PY_RESUME)
-VALUE_PROBE(pyusdt_fire_py_return, PY_RETURN)
-VALUE_PROBE(pyusdt_fire_py_yield, PY_YIELD)
-VALUE_PROBE(pyusdt_fire_call, CALL)
-VALUE_PROBE(pyusdt_fire_py_unwind, PY_UNWIND)
-VALUE_PROBE(pyusdt_fire_py_throw, PY_THROW)
-VALUE_PROBE(pyusdt_fire_raise, RAISE)
-
-PYUSDT_VISIBLE void
-pyusdt_fire_line(const char *name, const char *file, int line,
-                 const char *qualname)
-{
-    STAP_PROBE4(pyusdt, LINE, name, file, line, qualname);
-}
+PYUSDT_FOR_EACH_PROBE(FIRE)
+#undef FIRE

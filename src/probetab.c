@@ -6,15 +6,9 @@
 #include "probetab.h"
 
 static const char *const names[PYUSDT_NPROBES] = {
-    [PYUSDT_PY_START] = "PY_START",
-    [PYUSDT_PY_RESUME] = "PY_RESUME",
-    [PYUSDT_PY_RETURN] = "PY_RETURN",
-    [PYUSDT_PY_YIELD] = "PY_YIELD",
-    [PYUSDT_CALL] = "CALL",
-    [PYUSDT_LINE] = "LINE",
-    [PYUSDT_PY_UNWIND] = "PY_UNWIND",
-    [PYUSDT_PY_THROW] = "PY_THROW",
-    [PYUSDT_RAISE] = "RAISE",
+#define NAME_ITEM(NAME, fire, KIND) [PYUSDT_##NAME] = #NAME,
+    PYUSDT_FOR_EACH_PROBE(NAME_ITEM)
+#undef NAME_ITEM
 };
 
 const char *

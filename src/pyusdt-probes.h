@@ -13,65 +13,64 @@
 extern "C" {
 #endif
 
+/* Every probe of a sys.monitoring event, once: X(NAME, fire, KIND) with
+ * NAME the probe's and the event's name, pyusdt_fire_<fire> its probe
+ * site, and KIND its arguments:
+ *   ENTRY  name, file, first line, instruction offset, qualname;
+ *   VALUE  the same with arg4 the bounded repr of the value (return
+ *          value, yielded value, callable, exception), qualname last;
+ *   LINE   name, file, the line being executed, qualname.
+ * Strings are NUL-terminated UTF-8.  The enum, the semaphores, the probe
+ * sites, the names and the callbacks are all made from this list. */
+#define PYUSDT_FOR_EACH_PROBE(X) \
+    X(PY_START, py_start, ENTRY) \
+    X(PY_RESUME, py_resume, ENTRY) \
+    X(PY_RETURN, py_return, VALUE) \
+    X(PY_YIELD, py_yield, VALUE) \
+    X(CALL, call, VALUE) \
+    X(LINE, line, LINE) \
+    X(PY_UNWIND, py_unwind, VALUE) \
+    X(PY_THROW, py_throw, VALUE) \
+    X(RAISE, raise, VALUE)
+
 /* Probe numbers, also bit positions in pyusdt_attached()'s mask.  The order
  * is part of nothing external: scripts name probes, never numbers. */
 enum pyusdt_probe {
-    PYUSDT_PY_START = 0,
-    PYUSDT_PY_RESUME,
-    PYUSDT_PY_RETURN,
-    PYUSDT_PY_YIELD,
-    PYUSDT_CALL,
-    PYUSDT_LINE,
-    PYUSDT_PY_UNWIND,
-    PYUSDT_PY_THROW,
-    PYUSDT_RAISE,
+#define PYUSDT_ENUM_ITEM(NAME, fire, KIND) PYUSDT_##NAME,
+    PYUSDT_FOR_EACH_PROBE(PYUSDT_ENUM_ITEM)
+#undef PYUSDT_ENUM_ITEM
     PYUSDT_NPROBES
 };
 
 /* The semaphores themselves, for a cheap check right before firing. */
-#define PYUSDT_SEMAPHORE_DECL(probe) \
-    extern volatile unsigned short pyusdt_##probe##_semaphore
-PYUSDT_SEMAPHORE_DECL(PY_START);
-PYUSDT_SEMAPHORE_DECL(PY_RESUME);
-PYUSDT_SEMAPHORE_DECL(PY_RETURN);
-PYUSDT_SEMAPHORE_DECL(PY_YIELD);
-PYUSDT_SEMAPHORE_DECL(CALL);
-PYUSDT_SEMAPHORE_DECL(LINE);
-PYUSDT_SEMAPHORE_DECL(PY_UNWIND);
-PYUSDT_SEMAPHORE_DECL(PY_THROW);
-PYUSDT_SEMAPHORE_DECL(RAISE);
+#define PYUSDT_SEMAPHORE_DECL(NAME, fire, KIND) \
+    extern volatile unsigned short pyusdt_##NAME##_semaphore;
+PYUSDT_FOR_EACH_PROBE(PYUSDT_SEMAPHORE_DECL)
+#undef PYUSDT_SEMAPHORE_DECL
 
 /* Bit mask of the probes a tracer is attached to right now. */
 unsigned int pyusdt_attached(void);
 
+/* Lower every semaphore (a fork child whose probe sites could not be
+ * restored: no tracer attached before the fork sees it). */
+void pyusdt_semaphores_clear(void);
+
 /* Version of the probe ABI this library implements (see pyusdt(7)). */
 int pyusdt_probe_abi(void);
 
-/* One function per probe site.  Strings are NUL-terminated UTF-8.
- * "entry" probes: name, file, first line, instruction offset, qualname. */
-void pyusdt_fire_py_start(const char *name, const char *file, int firstline,
-                          int offset, const char *qualname);
-void pyusdt_fire_py_resume(const char *name, const char *file, int firstline,
-                           int offset, const char *qualname);
-
-/* "value" probes: as above with arg4 the bounded repr of the value
- * (return value, yielded value, callable, exception) and qualname last. */
-void pyusdt_fire_py_return(const char *name, const char *file, int firstline,
-                           int offset, const char *repr, const char *qualname);
-void pyusdt_fire_py_yield(const char *name, const char *file, int firstline,
-                          int offset, const char *repr, const char *qualname);
-void pyusdt_fire_call(const char *name, const char *file, int firstline,
-                      int offset, const char *repr, const char *qualname);
-void pyusdt_fire_py_unwind(const char *name, const char *file, int firstline,
-                           int offset, const char *repr, const char *qualname);
-void pyusdt_fire_py_throw(const char *name, const char *file, int firstline,
-                          int offset, const char *repr, const char *qualname);
-void pyusdt_fire_raise(const char *name, const char *file, int firstline,
-                       int offset, const char *repr, const char *qualname);
-
-/* LINE: name, file, the line being executed, qualname. */
-void pyusdt_fire_line(const char *name, const char *file, int line,
-                      const char *qualname);
+/* The probe sites, one function each. */
+#define PYUSDT_FIRE_ARGS_ENTRY \
+    (const char *name, const char *file, int firstline, int offset, \
+     const char *qualname)
+#define PYUSDT_FIRE_ARGS_VALUE \
+    (const char *name, const char *file, int firstline, int offset, \
+     const char *repr, const char *qualname)
+#define PYUSDT_FIRE_ARGS_LINE \
+    (const char *name, const char *file, int line, const char *qualname)
+#define PYUSDT_FIRE_DECL(NAME, fire, KIND) \
+    void pyusdt_fire_##fire PYUSDT_FIRE_ARGS_##KIND;
+PYUSDT_FOR_EACH_PROBE(PYUSDT_FIRE_DECL)
+#undef PYUSDT_FIRE_DECL
 
 #ifdef __cplusplus
 }
