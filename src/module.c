@@ -23,6 +23,7 @@
 #include "probetab.h"
 #include "pyusdt-probes.h"
 #include "settings.h"
+#include "stacklayout.h"
 
 #if PY_VERSION_HEX < 0x030C0000
 #error "pyusdt needs Python 3.12 or later (sys.monitoring)"
@@ -34,6 +35,7 @@ static struct {
     int restart_pending; /* a pending call will start the poller */
     long check_msec;
     long verbose;
+    const char *no_stacks;  /* why Python stacks cannot be read, or NULL */
 } setup;
 
 static void
@@ -49,7 +51,7 @@ start_poller(void)
         return;
     }
     if (pyusdt_poller_start((int)setup.check_msec, pyusdt_monitor_enabled(),
-                            on_change) < 0) {
+                            on_change, pyusdt_stack_layout_announce) < 0) {
         PySys_WriteStderr("pyusdt: cannot start the poller thread (%s); "
                           "probes attached later are not seen\n",
                           strerror(errno));
@@ -533,8 +535,11 @@ pyusdt_exec(PyObject *module)
     setup.initialized = 1;
     find_main_thread_ident();
     watch_forks_of_probes();
-    /* a tracer attached before the import: events on before we return */
+    /* a tracer attached before the import: events on and the stack layout
+     * told before we return */
     pyusdt_monitor_apply(pyusdt_attached());
+    (void)pyusdt_stack_layout_init(&setup.no_stacks);
+    pyusdt_stack_layout_announce();
     start_poller();
     return 0;
 }

@@ -33,6 +33,7 @@ static struct {
     int interval_ms;
     unsigned int seen;      /* owned by the thread while it runs */
     pyusdt_change_fn on_change;
+    pyusdt_tick_fn on_tick;
 } poller = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
 };
@@ -102,6 +103,7 @@ poll_loop(void *arg)
             poller.seen = mask;
             continue;
         }
+        poller.on_tick();
         deadline_after(&deadline, poller.interval_ms);
         while (!poller.stop
                && pthread_cond_timedwait(&poller.wake, &poller.lock,
@@ -142,7 +144,7 @@ wait_for_joiner(void)
 
 int
 pyusdt_poller_start(int interval_ms, unsigned int seen,
-                    pyusdt_change_fn on_change)
+                    pyusdt_change_fn on_change, pyusdt_tick_fn on_tick)
 {
     sigset_t all, old;
     int err;
@@ -163,6 +165,7 @@ pyusdt_poller_start(int interval_ms, unsigned int seen,
     poller.interval_ms = interval_ms;
     poller.seen = seen;
     poller.on_change = on_change;
+    poller.on_tick = on_tick;
     /* Block every signal in the thread: signals must reach the main
      * thread, or Ctrl-C would wait for its next bytecode. */
     sigfillset(&all);

@@ -5,11 +5,14 @@
 /* Called with the GIL held when the attached set changes. */
 typedef void (*pyusdt_change_fn)(unsigned int mask);
 
+/* Called on every poll, without the GIL. */
+typedef void (*pyusdt_tick_fn)(void);
+
 /* Start polling every interval_ms; `seen` is the mask already applied.
  * Returns 0, or -1 (errno set) if the thread could not be made.  Call with
  * the GIL held. */
 int pyusdt_poller_start(int interval_ms, unsigned int seen,
-                        pyusdt_change_fn on_change);
+                        pyusdt_change_fn on_change, pyusdt_tick_fn on_tick);
 
 /* Stop the thread and wait for it, releasing the GIL meanwhile (the thread
  * may be waiting for it).  Call with the GIL held.  Idempotent, and safe

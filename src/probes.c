@@ -35,6 +35,7 @@
     PYUSDT_VISIBLE volatile unsigned short pyusdt_##NAME##_semaphore \
         __attribute__((section(".probes"))) = 0;
 PYUSDT_FOR_EACH_PROBE(SEMAPHORE)
+SEMAPHORE(STACK_LAYOUT, stack_layout, LAYOUT)
 #undef SEMAPHORE
 
 PYUSDT_VISIBLE unsigned int
@@ -56,6 +57,7 @@ pyusdt_semaphores_clear(void)
 {
 #define CLEAR(NAME, fire, KIND) pyusdt_##NAME##_semaphore = 0;
     PYUSDT_FOR_EACH_PROBE(CLEAR)
+    CLEAR(STACK_LAYOUT, stack_layout, LAYOUT)
 #undef CLEAR
 }
 
@@ -81,3 +83,10 @@ pyusdt_probe_abi(void)
     }
 PYUSDT_FOR_EACH_PROBE(FIRE)
 #undef FIRE
+
+PYUSDT_VISIBLE void
+pyusdt_fire_stack_layout(unsigned long version, const void *layout,
+                         unsigned long size)
+{
+    STAP_PROBE3(pyusdt, STACK_LAYOUT, version, layout, size);
+}

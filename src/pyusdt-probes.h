@@ -51,7 +51,16 @@ PYUSDT_FOR_EACH_PROBE(PYUSDT_SEMAPHORE_DECL)
 /* Bit mask of the probes a tracer is attached to right now. */
 unsigned int pyusdt_attached(void);
 
-/* Lower every semaphore (a fork child whose probe sites could not be
+/* STACK_LAYOUT, the probe that is no sys.monitoring event: it tells a
+ * script that reads Python stacks from BPF where this interpreter keeps
+ * them.  arg0 the layout's version, arg1 the address of the layout (a
+ * struct of 64-bit fields, described in pyusdt(7)), arg2 its size.  The
+ * poller fires it on every poll while a tracer is attached to it. */
+extern volatile unsigned short pyusdt_STACK_LAYOUT_semaphore;
+void pyusdt_fire_stack_layout(unsigned long version, const void *layout,
+                              unsigned long size);
+
+/* Lower every semaphore, STACK_LAYOUT's too (a fork child whose probe sites could not be
  * restored: no tracer attached before the fork sees it). */
 void pyusdt_semaphores_clear(void);
 
