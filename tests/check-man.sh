@@ -4,11 +4,12 @@
 # (the command's options, the environment variables, the probes).
 # Prints TAP.  Skips when neither man nor groff is installed.
 #
-# usage: tests/check-man.sh [PAGE...]   (default: man/pyusdt.1 man/pyusdt.7)
+# usage: tests/check-man.sh [PAGE...]   (default: the pages in man/)
 
 srcdir=${PYUSDT_TEST_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 if [ $# -eq 0 ]; then
-    set -- "$srcdir/man/pyusdt.1" "$srcdir/man/pyusdt.7"
+    set -- "$srcdir/man/pyusdt.1" "$srcdir/man/pyusdt-flamegraph.1" \
+        "$srcdir/man/pyusdt.7"
 fi
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -140,10 +141,26 @@ for page in "$@"; do
         check "$base: documents every environment variable ($(echo $vars))" \
             documents "$page" $vars
         ;;
+    pyusdt-flamegraph.1)
+        opts=$(sed -n 's/.*p.add_argument("\(--[a-z]*\)".*/\1/p' \
+            "$srcdir/python/pyusdt-flamegraph.in")
+        check "$base: documents every option ($(echo $opts))" \
+            documents "$page" $opts
+        ;;
     pyusdt.7)
-        probes=$(sed -n '/^enum pyusdt_probe/,/}/p' "$srcdir/src/pyusdt-probes.h" |
-            grep -oE 'PYUSDT_[A-Z_]+' | grep -v NPROBES | sed 's/^PYUSDT_//')
-        check "$base: documents every probe" documents "$page" $probes
+        # the probe list (PYUSDT_FOR_EACH_PROBE) and STACK_LAYOUT
+        probes=$( {
+            sed -n 's/^ *X(\([A-Z_]*\),.*/\1/p' "$srcdir/src/pyusdt-probes.h"
+            grep -oE 'pyusdt_[A-Z_]+_semaphore;' "$srcdir/src/pyusdt-probes.h" |
+                sed 's/^pyusdt_//; s/_semaphore;$//'
+        } | sort -u)
+        if [ -z "$probes" ]; then
+            echo "no probe found in src/pyusdt-probes.h" >"$tmp/out"
+            not_ok "$base: documents every probe"
+            continue
+        fi
+        check "$base: documents every probe ($(echo $probes))" \
+            documents "$page" $probes
         # the SCRIPTS section and scripts/*.bt.in name the same scripts
         shipped=$(cd "$srcdir/scripts" 2>/dev/null && ls *.bt.in 2>/dev/null |
             sed 's/\.in$//' | sort | tr '\n' ' ')

@@ -149,52 +149,64 @@ class Report:
         sys.stdout.flush()
 
 
-def rerun(python, launcher, test_id, outdir):
+def rerun(python, launcher, test_ids, outdir, library=None):
+    """{test id: result} of test_ids run again, alone (one regrtest run
+    with a --match each), traced when library is given."""
+    if not test_ids:
+        return {}
     xml = os.path.join(outdir, "rerun.xml")
     log = os.path.join(outdir, "rerun.log")
-    results, _, _ = run_pass(python, launcher, [file_of(test_id)], xml, log,
-                             ["--match", test_id])
-    return (results or {}).get(test_id, "not run")
+    files = sorted({file_of(t) for t in test_ids})
+    extra = []
+    for t in test_ids:
+        extra += ["--match", t]
+    tracer = Tracer(library) if library else None
+    try:
+        results, _, _ = run_pass(python, launcher, files, xml, log, extra)
+    finally:
+        if tracer:
+            tracer.stop()
+    return results or {}
 
 
 def compare(report, python, label, plain, other, files, allowed, outdir,
-            launcher, tracer_library=None):
+            library=None):
+    """One line per test file: its tests end in the pass label as in the
+    plain one, but for the allowed differences."""
     version = os.path.basename(python)
-    by_file = {f: [] for f in files}
+    rows = []
+    suspects = []
     for test_id in sorted(set(plain) | set(other)):
-        want, got = plain.get(test_id, "not run"), other.get(test_id,
-                                                             "not run")
+        want = plain.get(test_id, "not run")
+        got = other.get(test_id, "not run")
         if want == got:
             continue
         cause = next((c for p, c in allowed
                       if fnmatch.fnmatch(test_id, p)), None)
         if cause is not None:
-            by_file.setdefault(file_of(test_id), []).append(
-                ("known", test_id, want, got, cause))
-            continue
-        # again, alone: timing-dependent tests differ now and then
-        tracer = Tracer(tracer_library) if tracer_library else None
-        try:
-            again = rerun(python, launcher, test_id, outdir)
-        finally:
-            if tracer:
-                tracer.stop()
-        again_plain = rerun(python, False, test_id, outdir)
-        kind = "differs" if again != again_plain else "not reproduced"
-        by_file.setdefault(file_of(test_id), []).append(
-            (kind, test_id, want, got, "alone: %s plain, %s %s"
-             % (again_plain, again, label)))
+            rows.append(("known", test_id, want, got, cause))
+        else:
+            suspects.append((test_id, want, got))
+    # again, alone, in both passes: timing-dependent tests differ now and
+    # then
+    ids = [s[0] for s in suspects]
+    again = rerun(python, True, ids, outdir, library)
+    again_plain = rerun(python, False, ids, outdir)
+    for test_id, want, got in suspects:
+        a = again.get(test_id, "not run")
+        b = again_plain.get(test_id, "not run")
+        rows.append(("differs" if a != b else "not reproduced", test_id,
+                     want, got, "alone: %s plain, %s %s" % (b, a, label)))
     for f in files:
-        rows = by_file.get(f, [])
+        mine = [r for r in rows if file_of(r[1]) == f]
         n = sum(1 for t in plain if file_of(t) == f)
-        bad = [r for r in rows if r[0] == "differs"]
-        diag = ["%s %s: plain %s, %s %s (%s)" % (kind, tid, want, label,
-                                                 got, why)
-                for kind, tid, want, got, why in rows]
-        report.ok(not bad, "%s %s %s: %d tests as plain%s" % (
-            version, label, f, n,
-            ", %d known differences" % sum(r[0] == "known" for r in rows)
-            if any(r[0] == "known" for r in rows) else ""), diag)
+        known = sum(r[0] == "known" for r in mine)
+        diag = ["%s %s: plain %s, %s %s (%s)" % r for r in mine]
+        report.ok(not any(r[0] == "differs" for r in mine),
+                  "%s %s %s: %d tests as plain%s" % (
+                      version, label, f, n,
+                      ", %d known differences" % known if known else ""),
+                  diag)
 
 
 def summary(label, results, took):
@@ -242,7 +254,7 @@ def main():
         if label in passes:
             allowed = known_differences(python) if label == "traced" else []
             compare(report, python, label, passes["plain"], passes[label],
-                    files, allowed, outdir, True,
+                    files, allowed, outdir,
                     library if label == "traced" else None)
     print("# PASS: %d" % (report.n - report.failed))
     print("# FAIL: %d" % report.failed)
