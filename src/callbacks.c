@@ -20,6 +20,7 @@
 #include "config.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "callbacks.h"
@@ -69,7 +70,7 @@ free_codeinfo(void *p)
         Py_XDECREF(ci->fileobj);
         Py_XDECREF(ci->nameobj);
         Py_XDECREF(ci->qualobj);
-        PyMem_Free(ci);
+        free(ci);
     }
 }
 
@@ -137,7 +138,9 @@ code_info_slow(PyCodeObject *co)
     if (uncached.ci.qualname == uncached.qual) {
         extra_len += strlen(uncached.qual) + 1;
     }
-    ci = PyMem_Malloc(sizeof(*ci) + extra_len);    /* sets no error */
+    /* malloc, not PyMem: tracemalloc shows the program only its own
+     * allocations */
+    ci = malloc(sizeof(*ci) + extra_len);
     if (ci == NULL) {
         return &uncached.ci;
     }

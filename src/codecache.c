@@ -8,9 +8,13 @@
  * gone (test_code's ctypes one, after the test) crashed the program when
  * such a code object died.  An open-addressing table keyed by address,
  * with a code watcher that removes an entry when its code object is
- * destroyed, touches nothing of the code object.
+ * destroyed, touches nothing of the code object.  The memory comes from
+ * malloc, not PyMem: tracemalloc shows the program its own allocations
+ * only.
  */
 #include "config.h"
+
+#include <stdlib.h>
 
 #include "codecache.h"
 
@@ -97,7 +101,7 @@ grow(void)
     size_t old_n = pyusdt_codecache.slots ? pyusdt_codecache.mask + 1 : 0;
     size_t n = old_n ? old_n * 2 : MIN_SLOTS;
     struct pyusdt_codecache_slot *old = pyusdt_codecache.slots;
-    struct pyusdt_codecache_slot *slots = PyMem_Calloc(n, sizeof(*slots));
+    struct pyusdt_codecache_slot *slots = calloc(n, sizeof(*slots));
 
     if (slots == NULL) {
         return -1;
@@ -109,7 +113,7 @@ grow(void)
             insert(slots, old[i].code, old[i].value);
         }
     }
-    PyMem_Free(old);
+    free(old);
     return 0;
 }
 
@@ -169,5 +173,5 @@ pyusdt_codecache_clear(void)
             free_value(slots[i].value);
         }
     }
-    PyMem_Free(slots);
+    free(slots);
 }

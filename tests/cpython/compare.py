@@ -201,7 +201,9 @@ def compare(report, python, label, plain, other, files, allowed, outdir,
         mine = [r for r in rows if file_of(r[1]) == f]
         n = sum(1 for t in plain if file_of(t) == f)
         known = sum(r[0] == "known" for r in mine)
-        diag = ["%s %s: plain %s, %s %s (%s)" % r for r in mine]
+        diag = ["%s %s: plain %s, %s %s (%s)" % (kind, tid, want, label,
+                                                 got, why)
+                for kind, tid, want, got, why in mine]
         report.ok(not any(r[0] == "differs" for r in mine),
                   "%s %s %s: %d tests as plain%s" % (
                       version, label, f, n,
