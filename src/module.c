@@ -102,7 +102,9 @@ PyDoc_STRVAR(state_doc,
 "their semaphores), 'enabled' (probes whose sys.monitoring events are on),\n"
 "'tool_id' (None while no probe is attached, or when no id was free),\n"
 "'check_msec', 'verbose', 'poller'\n"
-"(whether the poller thread runs) and 'library' (the probe library).");
+"(whether the poller thread runs), 'library' (the probe library),\n"
+"'stack_layout' (whether a tracer is attached to STACK_LAYOUT) and\n"
+"'no_stacks' (why Python stacks cannot be read here, or None).");
 
 static PyObject *
 state(PyObject *module, PyObject *unused)
@@ -114,13 +116,16 @@ state(PyObject *module, PyObject *unused)
     PyObject *d = NULL;
 
     if (tool && attached && enabled) {
-        d = Py_BuildValue("{sOsOsOslsOsOss}",
+        d = Py_BuildValue("{sOsOsOslsOsOsssOsz}",
                           "attached", attached, "enabled", enabled,
                           "tool_id", tool, "check_msec", setup.check_msec,
                           "verbose", setup.verbose ? Py_True : Py_False,
                           "poller", pyusdt_poller_running() ? Py_True
                                                             : Py_False,
-                          "library", library_path());
+                          "library", library_path(),
+                          "stack_layout", pyusdt_STACK_LAYOUT_semaphore
+                                          ? Py_True : Py_False,
+                          "no_stacks", setup.no_stacks);
     }
     Py_XDECREF(tool);
     Py_XDECREF(attached);

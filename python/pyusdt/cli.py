@@ -446,7 +446,10 @@ class Tracer:
         settled = None
         last, still = None, 0
         while True:
-            attached = set(pyusdt.refresh()["attached"])
+            st = pyusdt.refresh()
+            attached = set(st["attached"])
+            if st.get("stack_layout"):
+                attached.add("STACK_LAYOUT")
             if attached and attached >= self.wanted:
                 if settled is None:
                     settled = time.monotonic() + TRACE_SETTLE_LIMIT

@@ -68,12 +68,24 @@ def folded(text):
     return out
 
 
-def trace(script, case, args=(), seconds=3):
-    """Run stacks.py CASE, attach SCRIPT by PID once it is in its stack,
-    then let it run: (program, its exit, {stack: number}, output)."""
+def bpftrace_version():
+    out = subprocess.run([os.environ.get("BPFTRACE") or "bpftrace",
+                          "--version"], capture_output=True, text=True)
+    m = re.search(r"v(\d+)\.(\d+)", out.stdout)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def trace(script, case, args=(), seconds=3, way="pid"):
+    """Run stacks.py CASE, attach SCRIPT once it is in its stack, then
+    let it run: (program, its exit, {stack: number}, output).  way: "-p"
+    (bpftrace -p PID), "pid" (the PID as the script's second argument,
+    system-wide) or "system" (system-wide, every pyusdt process)."""
     prog = Program(case, seconds)
+    args = list(args)
+    if way == "pid":
+        args = (args or ["0"]) + [prog.pid]
     bt = Bpftrace(script=os.path.join(SCRIPTS, script + ".bt"), args=args,
-                  pid=prog.pid, ready="Hit Ctrl-C")
+                  pid=prog.pid if way == "-p" else None, ready="Hit Ctrl-C")
     try:
         bt.start()
         # the poller fires STACK_LAYOUT every 10 ms (PYUSDT_CHECK_MSEC in
@@ -81,10 +93,43 @@ def trace(script, case, args=(), seconds=3):
         time.sleep(0.3)
         prog.go()
         status = prog.finish()
-        text = bt.wait(timeout=60)
+        if way == "-p":
+            text = bt.wait(timeout=60)
+        else:
+            time.sleep(0.2)
+            text = bt.stop()
     finally:
         bt.stop()
+        if prog.proc.poll() is None:
+            prog.proc.kill()
+            prog.proc.wait()
     return prog, status, folded(text), text
+
+
+def launched(case, seconds=3):
+    """pyusdt --trace profile stacks.py CASE: (program, exit, stacks,
+    output)."""
+    fd, out = tempfile.mkstemp(prefix="pyusdt-stacks-", suffix=".txt")
+    os.close(fd)
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "pyusdt", "--trace",
+         os.path.join(SCRIPTS, "profile.bt"), "--trace-output", out,
+         workload("stacks.py"), case, str(seconds)], env=python_env(),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    reported = {}
+    if line.startswith("ready"):
+        _, name, stack = proc.stdout.readline().rstrip("\n").split(" ", 2)
+        reported[name] = stack
+    time.sleep(0.3)
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+    o, e = proc.communicate(timeout=120)
+    with open(out) as f:
+        text = f.read()
+    os.unlink(out)
+    return reported, proc.returncode, folded(text), text + e
 
 
 def spin_frame():
@@ -99,16 +144,24 @@ def top(stacks):
     return max(stacks.items(), key=lambda kv: kv[1]) if stacks else (None, 0)
 
 
-def test_profile(tap, case, hz="99"):
-    prog, status, stacks, text = trace("profile", case, [hz])
-    want = prog.reported[case if case != "nopython" else "main"] + ";" + \
-        spin_frame()
+def test_profile(tap, case, hz="99", way="pid"):
+    prog, status, stacks, text = trace("profile", case, [hz], way=way)
+    want = prog.reported[case] + ";" + spin_frame()
     stack, n = top(stacks)
     tap.eq((status[0], stack), (0, want),
-           "profile.bt %s Hz, %s: the stack with most samples is the one "
-           "the program reports (entered before attach), %d samples"
-           % (hz, case, n), text)
+           "profile.bt %s Hz, %s, %s: the stack with most samples is the "
+           "one the program reports (entered before attach), %d samples"
+           % (hz, case, way, n), text)
     return prog, stacks, text
+
+
+def test_launched(tap):
+    reported, status, stacks, text = launched("main")
+    stack, n = top(stacks)
+    tap.eq((status, stack), (0, reported.get("main", "?") + ";" +
+                             spin_frame()),
+           "pyusdt --trace profile: the program's stack, %d samples" % n,
+           text)
 
 
 def test_threads(tap):
@@ -136,14 +189,15 @@ def test_nopython(tap):
            "[no Python frame] (%d samples)" % n, text)
 
 
-def test_offcpu(tap):
-    prog, status, stacks, text = trace("offcpu", "sleep", seconds=2)
+def test_offcpu(tap, way):
+    prog, status, stacks, text = trace("offcpu", "sleep", seconds=2,
+                                       way=way)
     slept = float(re.search(r"slept (\S+)", status[1]).group(1))
     want = prog.reported["sleep"]
     us = stacks.get(want, 0)
     tap.ok(abs(us / 1e6 - slept) <= 0.1 * slept,
-           "offcpu.bt: %.3f s blocked in nap()'s stack, the program slept "
-           "%.3f s (within 10%%)" % (us / 1e6, slept), text)
+           "offcpu.bt, %s: %.3f s blocked in nap()'s stack, the program "
+           "slept %.3f s (within 10%%)" % (way, us / 1e6, slept), text)
     return text
 
 
@@ -191,10 +245,17 @@ def main():
     for case in ("generator", "coroutine"):
         tap.run(test_profile, case)
     r = tap.run(test_profile, "main", "999")
+    tap.run(test_profile, "main", "99", "system")
+    if bpftrace_version() < (0, 24):
+        # later ones sample only the threads they attach to with -p (see
+        # profile.bt's header): stacks.py's run in a thread started before
+        tap.run(test_profile, "main", "99", "-p")
+    tap.run(test_launched)
     tap.run(test_threads)
     tap.run(test_deep)
     tap.run(test_nopython)
-    text = tap.run(test_offcpu)
+    for way in ("-p", "pid", "system"):
+        tap.run(test_offcpu, way)
     if r:
         tap.run(test_flamegraph, r[2])
     tap.done()

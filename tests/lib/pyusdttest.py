@@ -277,7 +277,8 @@ class Bpftrace:
             return
         code = ("import pyusdt, time, sys\n"
                 "t = time.monotonic() + %f\n"
-                "while not pyusdt.refresh()['attached']:\n"
+                "while not (pyusdt.refresh()['attached']\n"
+                "           or pyusdt.state()['stack_layout']):\n"
                 "    if time.monotonic() > t: sys.exit(1)\n"
                 "    time.sleep(0.01)\n"
                 % max(1.0, deadline - time.monotonic()))
