@@ -6,7 +6,8 @@ usage: compare.py PYTHON COUNT LIBRARY OUTDIR
 
 The first COUNT files of tests/cpython/tests.txt run sequentially in one
 process per pass, as `PYTHON -m test` would run them (regrtest's -j
-workers would not load pyusdt).  Untraced, every test must end as in the
+workers would not load pyusdt); the plain and untraced passes run at the
+same time, the traced one alone.  Untraced, every test must end as in the
 plain pass; traced, too, except the differences listed with their cause
 in tests/cpython/traced-differences.  A test whose result differs is run
 again, alone, in both passes: a difference that does not come back is
@@ -16,6 +17,7 @@ Prints one TAP line per test file and pass, then automake's summary
 lines ("# PASS: N", "# FAIL: N").
 """
 
+import concurrent.futures
 import fnmatch
 import os
 import signal
@@ -227,17 +229,26 @@ def main():
     version = os.path.basename(python)
     report = Report()
     passes = {}
-    for label, launcher, traced in (("plain", False, False),
-                                    ("untraced", True, False),
-                                    ("traced", True, True)):
-        xml = os.path.join(outdir, "%s-%s.xml" % (version, label))
+    # plain and untraced at once (one CPU each), then traced alone
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        runs = {label: pool.submit(
+                    run_pass, python, launcher, files,
+                    os.path.join(outdir, "%s-%s.xml" % (version, label)),
+                    os.path.join(outdir, "%s-%s.log" % (version, label)))
+                for label, launcher in (("plain", False),
+                                        ("untraced", True))}
+        done = {label: f.result() for label, f in runs.items()}
+    tracer = Tracer(library)
+    try:
+        done["traced"] = run_pass(
+            python, True, files,
+            os.path.join(outdir, "%s-traced.xml" % version),
+            os.path.join(outdir, "%s-traced.log" % version))
+    finally:
+        hits = tracer.stop()
+    for label in ("plain", "untraced", "traced"):
+        results, took, status = done[label]
         log = os.path.join(outdir, "%s-%s.log" % (version, label))
-        tracer = Tracer(library) if traced else None
-        try:
-            results, took, status = run_pass(python, launcher, files, xml,
-                                             log)
-        finally:
-            hits = tracer.stop() if tracer else None
         if results is None:
             report.ok(False, "%s %s: the run ended (status %s) in %s "
                       "without results" % (version, label, status,
@@ -245,10 +256,9 @@ def main():
             continue
         passes[label] = results
         summary(label, results, took)
-        if hits is not None:
-            print("# traced:   %d probe hits" % hits)
-            report.ok(hits > 0, "%s traced: the probes fired (%d hits)"
-                      % (version, hits))
+    print("# traced:   %d probe hits" % hits)
+    report.ok(hits > 0, "%s traced: the probes fired (%d hits)"
+              % (version, hits))
     if "plain" not in passes:
         print("# FAIL: %d" % max(report.failed, 1))
         return 1

@@ -118,6 +118,8 @@ def launched(case, seconds=3):
         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
+    while line and not line.startswith("ready"):
+        line = proc.stdout.readline()     # bpftrace's "Attached N probes"
     reported = {}
     if line.startswith("ready"):
         _, name, stack = proc.stdout.readline().rstrip("\n").split(" ", 2)

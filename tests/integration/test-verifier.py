@@ -35,7 +35,7 @@ def short(program):
 
 def check(tap, name, pid, bpftrace_version):
     bt = Bpftrace(script=os.path.join(SCRIPTS, name + ".bt"),
-                  args=ARGS.get(name, ()), pid=pid, ready="Tracing")
+                  args=ARGS.get(name, ()), pid=pid, ready="Hit Ctrl-C")
     try:
         bt.start()
     except RuntimeError as e:
