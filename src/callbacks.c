@@ -207,8 +207,9 @@ int_arg(PyObject *o)
 
 #define ARG(i) ((i) < nargs ? args[(i)] : NULL)
 
-/* ENTRY: (code, instruction_offset). */
-#define CALLBACK_ENTRY(NAME, fire) \
+/* A callback: when the probe's semaphore is up, look the code object up
+ * and run FIRE, which fires the probe with what the event passes. */
+#define CALLBACK_WITH(NAME, FIRE) \
     static PyObject * \
     cb_##NAME(PyObject *self, PyObject *const *args, size_t nargsf, \
               PyObject *kwnames) \
@@ -216,47 +217,42 @@ int_arg(PyObject *o)
         if (pyusdt_##NAME##_semaphore) { \
             Py_ssize_t nargs = PyVectorcall_NARGS(nargsf); \
             const struct codeinfo *ci = code_info(ARG(0)); \
-            pyusdt_fire_##fire(ci->name, ci->file, ci->firstline, \
-                               int_arg(ARG(1)), ci->qualname); \
+            FIRE; \
         } \
         Py_RETURN_NONE; \
     }
+
+/* ENTRY: (code, instruction_offset). */
+#define CALLBACK_ENTRY(NAME, fire) \
+    CALLBACK_WITH(NAME, pyusdt_fire_##fire(ci->name, ci->file, \
+                                           ci->firstline, int_arg(ARG(1)), \
+                                           ci->qualname))
 
 /* VALUE: (code, instruction_offset, value): the return value, the yielded
  * value, the callable (CALL passes arg0 after it), or the exception.
  * arg4 of the probe is the value's bounded repr. */
 #define CALLBACK_VALUE(NAME, fire) \
-    static PyObject * \
-    cb_##NAME(PyObject *self, PyObject *const *args, size_t nargsf, \
-              PyObject *kwnames) \
-    { \
-        if (pyusdt_##NAME##_semaphore) { \
-            Py_ssize_t nargs = PyVectorcall_NARGS(nargsf); \
-            char rbuf[PYUSDT_REPR_MAX]; \
-            const struct codeinfo *ci = code_info(ARG(0)); \
-            PyObject *v = ARG(2); \
-            const char *text = (v == NULL || v == missing) \
-                ? "<missing>" : pyusdt_repr_text(v, rbuf, sizeof(rbuf)); \
-            pyusdt_fire_##fire(ci->name, ci->file, ci->firstline, \
-                               int_arg(ARG(1)), text, ci->qualname); \
-        } \
-        Py_RETURN_NONE; \
-    }
+    CALLBACK_WITH(NAME, fire_value(pyusdt_fire_##fire, ci, ARG(1), ARG(2)))
 
 /* LINE: (code, line_number). */
 #define CALLBACK_LINE(NAME, fire) \
-    static PyObject * \
-    cb_##NAME(PyObject *self, PyObject *const *args, size_t nargsf, \
-              PyObject *kwnames) \
-    { \
-        if (pyusdt_##NAME##_semaphore) { \
-            Py_ssize_t nargs = PyVectorcall_NARGS(nargsf); \
-            const struct codeinfo *ci = code_info(ARG(0)); \
-            pyusdt_fire_##fire(ci->name, ci->file, int_arg(ARG(1)), \
-                               ci->qualname); \
-        } \
-        Py_RETURN_NONE; \
-    }
+    CALLBACK_WITH(NAME, pyusdt_fire_##fire(ci->name, ci->file, \
+                                           int_arg(ARG(1)), ci->qualname))
+
+typedef void (*value_fire_fn) PYUSDT_FIRE_ARGS_VALUE;
+
+/* Inlined: the repr buffer lives in the callback's frame only. */
+PYUSDT_INLINE void
+fire_value(value_fire_fn fire, const struct codeinfo *ci, PyObject *offset,
+           PyObject *v)
+{
+    char rbuf[PYUSDT_REPR_MAX];
+    const char *text = (v == NULL || v == missing)
+        ? "<missing>" : pyusdt_repr_text(v, rbuf, sizeof(rbuf));
+
+    fire(ci->name, ci->file, ci->firstline, int_arg(offset), text,
+         ci->qualname);
+}
 
 #define CALLBACK(NAME, fire, KIND) CALLBACK_##KIND(NAME, fire)
 PYUSDT_FOR_EACH_PROBE(CALLBACK)
