@@ -51,7 +51,8 @@ start_poller(void)
         return;
     }
     if (pyusdt_poller_start((int)setup.check_msec, pyusdt_monitor_enabled(),
-                            on_change, pyusdt_stack_layout_announce) < 0) {
+                            on_change, pyusdt_stack_layout_announce,
+                            pyusdt_monitor_release_due) < 0) {
         PySys_WriteStderr("pyusdt: cannot start the poller thread (%s); "
                           "probes attached later are not seen\n",
                           strerror(errno));

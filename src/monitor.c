@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <time.h>
+
 #include "callbacks.h"
 #include "monitor.h"
 #include "probetab.h"
@@ -22,8 +24,25 @@ static struct {
     PyObject *callback[PYUSDT_NPROBES];
     unsigned int enabled;                 /* probes whose events are on */
     int warned_no_id;                     /* since the last detach */
+    long idle_since_ms;                   /* all detached since, or 0 */
     int verbose;
 } mon = {.tool_id = -1};
+
+/* How long the id is kept once every probe is detached.  A tracer that
+ * attaches and detaches over and over (probe by probe, or a script run in
+ * a loop) then does not make CPython take the id and free it each time:
+ * with threads running code meanwhile, that left CPython's heap a little
+ * larger every cycle (about one block per cycle, measured). */
+#define PYUSDT_ID_KEEP_MS 1000
+
+static long
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 int
 pyusdt_monitor_tool_id(void)
@@ -273,19 +292,49 @@ switch_events(unsigned int mask)
     mon.enabled = mask;
 }
 
+/* Give the id back once every probe has been detached for
+ * PYUSDT_ID_KEEP_MS (or at once with force). */
+static void
+release_if_idle(int force)
+{
+    if (mon.tool_id < 0 || mon.enabled != 0 || mon.idle_since_ms == 0
+        || (!force && now_ms() - mon.idle_since_ms < PYUSDT_ID_KEEP_MS)) {
+        return;
+    }
+    mon.idle_since_ms = 0;
+    free_tool_id();
+    pyusdt_callbacks_forget();
+}
+
+int
+pyusdt_monitor_release_due(void)
+{
+    /* read without the GIL: a hint, checked again under it */
+    return mon.tool_id >= 0 && mon.enabled == 0 && mon.idle_since_ms != 0
+           && now_ms() - mon.idle_since_ms >= PYUSDT_ID_KEEP_MS;
+}
+
 /* pyusdt holds a tool id only while a probe is attached: a program that
  * is not traced finds every id it would find without pyusdt.  The first
- * attached probe claims one; the last one detached gives it back. */
+ * attached probe claims one; once the last one is detached, its events
+ * are off at once and the id is given back PYUSDT_ID_KEEP_MS later. */
 void
 pyusdt_monitor_apply(unsigned int mask)
 {
+    PyObject *exc;
+
     if (mask == 0) {
         mon.warned_no_id = 0;    /* warn again at the next attach */
     }
     if (mask == mon.enabled) {
+        if (mask == 0) {
+            exc = PyErr_GetRaisedException();
+            release_if_idle(0);
+            PyErr_SetRaisedException(exc);
+        }
         return;
     }
-    PyObject *exc = PyErr_GetRaisedException();
+    exc = PyErr_GetRaisedException();
     if (mon.tool_id >= 0) {
         /* an id another tool took over is left to it (one warning);
          * another is claimed below */
@@ -297,10 +346,7 @@ pyusdt_monitor_apply(unsigned int mask)
     }
     if (mon.tool_id >= 0) {
         switch_events(mask);
-        if (mask == 0) {
-            free_tool_id();
-            pyusdt_callbacks_forget();
-        }
+        mon.idle_since_ms = mask == 0 ? now_ms() : 0;
         report(mask);
     }
     PyErr_SetRaisedException(exc);
@@ -321,4 +367,5 @@ pyusdt_monitor_release(void)
         return;
     }
     pyusdt_monitor_apply(0);
+    release_if_idle(1);
 }

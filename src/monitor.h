@@ -15,8 +15,13 @@ int pyusdt_monitor_init(void);
 
 /* Switch on exactly the events of the probes in mask (GIL held): the
  * first probe claims a tool id (when none is free: one warning, nothing
- * on), no probe gives it back. */
+ * on); with no probe, the id is given back a second after the last one
+ * was detached (at the first call from then on). */
 void pyusdt_monitor_apply(unsigned int mask);
+
+/* Whether the id is due to be given back (no GIL needed: a hint for the
+ * poller, which then calls pyusdt_monitor_apply(0) with the GIL). */
+int pyusdt_monitor_release_due(void);
 
 /* Whether pyusdt still owns the tool id it holds; if another tool took
  * it, stop using it (one warning).  GIL held. */

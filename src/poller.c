@@ -34,6 +34,7 @@ static struct {
     unsigned int seen;      /* owned by the thread while it runs */
     pyusdt_change_fn on_change;
     pyusdt_tick_fn on_tick;
+    pyusdt_due_fn due;
 } poller = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
 };
@@ -94,7 +95,7 @@ poll_loop(void *arg)
     pthread_mutex_lock(&poller.lock);
     while (!poller.stop) {
         unsigned int mask = pyusdt_attached();
-        if (mask != poller.seen) {
+        if (mask != poller.seen || (mask == 0 && poller.due())) {
             /* the GIL is taken without our lock held: stop() joins us
              * with the GIL released, never while holding the lock */
             pthread_mutex_unlock(&poller.lock);
@@ -144,7 +145,8 @@ wait_for_joiner(void)
 
 int
 pyusdt_poller_start(int interval_ms, unsigned int seen,
-                    pyusdt_change_fn on_change, pyusdt_tick_fn on_tick)
+                    pyusdt_change_fn on_change, pyusdt_tick_fn on_tick,
+                    pyusdt_due_fn due)
 {
     sigset_t all, old;
     int err;
@@ -166,6 +168,7 @@ pyusdt_poller_start(int interval_ms, unsigned int seen,
     poller.seen = seen;
     poller.on_change = on_change;
     poller.on_tick = on_tick;
+    poller.due = due;
     /* Block every signal in the thread: signals must reach the main
      * thread, or Ctrl-C would wait for its next bytecode. */
     sigfillset(&all);

@@ -8,11 +8,16 @@ typedef void (*pyusdt_change_fn)(unsigned int mask);
 /* Called on every poll, without the GIL. */
 typedef void (*pyusdt_tick_fn)(void);
 
+/* Asked without the GIL on every poll with nothing attached: whether
+ * on_change should be called all the same (work is due). */
+typedef int (*pyusdt_due_fn)(void);
+
 /* Start polling every interval_ms; `seen` is the mask already applied.
  * Returns 0, or -1 (errno set) if the thread could not be made.  Call with
  * the GIL held. */
 int pyusdt_poller_start(int interval_ms, unsigned int seen,
-                        pyusdt_change_fn on_change, pyusdt_tick_fn on_tick);
+                        pyusdt_change_fn on_change, pyusdt_tick_fn on_tick,
+                        pyusdt_due_fn due);
 
 /* Stop the thread and wait for it, releasing the GIL meanwhile (the thread
  * may be waiting for it).  Call with the GIL held.  Idempotent, and safe
