@@ -12,6 +12,7 @@ WORKLOAD is one of WORKLOADS; MODE says what else the process does:
              has a probe for
   fakesem:P,Q  import pyusdt, raise the semaphores of probes P, Q by hand
              (no tracer: the probe sites run as plain nops; for callgrind)
+  austin:I   plain, sampled from outside by austin every I (10ms, 1ms)
   ctypes     import ctypes instead (a control: any extension module moves
              the memory layout, which alone changes timings a little)
 Times are the CPU time of the thread (time.thread_time_ns).
@@ -29,6 +30,7 @@ Every workload is deterministic: each run fires the same events.
 import gc
 import json
 import os
+import select
 import sys
 import time
 
@@ -213,7 +215,19 @@ def mixed(scale):
     return len(text) + sum(1 for r in records if r.ok)
 
 
+def blocking(scale):
+    """Off-CPU waits (offcpu.bt's cost): short timed waits in select(),
+    each a switch out and back in a system call, with a little Python
+    between them."""
+    t = 0
+    for i in range(40 * scale):
+        select.select([], [], [], 0.0002)
+        t += sum(range(20))
+    return t
+
+
 WORKLOADS = {
+    "blocking": blocking,
     "recursion": recursion,
     "generators": generators,
     "lines": lines,

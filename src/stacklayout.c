@@ -45,6 +45,9 @@
 
 static struct pyusdt_stack_layout layout;
 static const char *unusable = "not looked at yet";
+/* What scripts print for a name that is not compact ASCII: they read it
+ * from here with the same read as a name, with no branch to verify. */
+static const char non_ascii_name[] = "<non-ASCII>";
 
 #if PY_VERSION_HEX >= 0x030D0000 && defined(__x86_64__)
 
@@ -185,6 +188,7 @@ pyusdt_stack_layout_init(const char **why)
     layout.unicode_state = offsetof(PyASCIIObject, state);
     layout.unicode_ascii = ascii_state_bits();
     layout.unicode_ascii_text = sizeof(PyASCIIObject);
+    layout.non_ascii_name = (uint64_t)(uintptr_t)non_ascii_name;
     unusable = check_debug_offsets();
     if (unusable == NULL) {
         layout.tstate_tls = find_tstate_slot();

@@ -27,6 +27,10 @@ struct pyusdt_stack_layout {
     uint64_t unicode_ascii;         /* 14: state bits of a compact ASCII
                                      *     str (both set) */
     uint64_t unicode_ascii_text;    /* 15: where its text starts */
+    uint64_t non_ascii_name;        /* 16: the address of the text
+                                     *     "<non-ASCII>", in this process:
+                                     *     what a script reads in place of
+                                     *     a name that is not ASCII */
 };
 
 /* Work the layout out (GIL held, at import): the build-time offsets,
