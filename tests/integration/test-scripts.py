@@ -150,22 +150,31 @@ def by_pid(tap, name, run):
     end bpftrace and check the program is left as before.  bpftrace's
     output."""
     probes = script_probes(name)
+    # STACK_LAYOUT switches no event on: its semaphore says it is attached
+    layout = "STACK_LAYOUT" in probes
+    probes.discard("STACK_LAYOUT")
     srv = Served()
     bt = Bpftrace(script=script(name), pid=srv.pid, ready="Tracing")
     try:
         bt.start()
-        st = srv.wait_state(lambda s: probes <= set(s["enabled"]))
+        st = srv.wait_state(lambda s: probes <= set(s["enabled"])
+                            and s["stack_layout"] >= layout)
         time.sleep(0.2)
-        tap.ok(probes <= set(st["enabled"]),
+        tap.ok(probes <= set(st["enabled"]) and st["stack_layout"] >= layout,
                "%s -p: the probes are on in the program" % name, st)
+        if layout:
+            # bpftrace has the layout now (the poller fires STACK_LAYOUT
+            # every 10 ms): the program's next read of stdin, entered
+            # after this, is seen
+            srv.ask("state")
         srv.ask("run " + run)
         idle(bt.proc.pid)
     finally:
         text = bt.stop()
     st = srv.wait_state(lambda s: not s["attached"] and not s["enabled"]
-                        and not s["events"])
+                        and not s["events"] and not s["stack_layout"])
     tap.ok(st["attached"] == [] and st["enabled"] == []
-           and st["events"] == 0,
+           and st["events"] == 0 and not st["stack_layout"],
            "%s -p: detached, the program is left as before" % name, st)
     tap.eq(srv.quit(), 0, "%s -p: the program then ends normally" % name)
     return srv.pid, text
@@ -503,6 +512,8 @@ def test_exceptions(tap):
 
 
 def syscall_rows(text, pid, path):
+    """{(function, syscall): count} of syscalls.bt's table, for the
+    functions of file path."""
     rows = {}
     for m in re.finditer(r"^\s*%d\s+(\d+)\s+%s  (\S+)\s+(\S+) \((.*):\d+\)$"
                          % (pid, TIME), text, re.M):
@@ -511,22 +522,58 @@ def syscall_rows(text, pid, path):
     return rows
 
 
+def syscall_stacks(text, pid):
+    """{(stack, syscall): count} of the table of "syscalls.bt 1"."""
+    rows = {}
+    for m in re.finditer(r"^\s*%d\s+(\d+)\s+%s  (\S+)\s+(\S.*)$"
+                         % (pid, TIME), text, re.M):
+        rows[(m.group(5), m.group(4))] = int(m.group(1))
+    return rows
+
+
+def stacks_missing():
+    if sys.version_info < (3, 13):
+        return "syscalls.bt reads Python stacks: Python 3.13 or later"
+    return None
+
+
 def test_syscalls(tap):
     pid, text = by_pid(tap, "syscalls", "reads")
-    rows = syscall_rows(text, pid, workload("script_serve.py"))
+    serve = workload("script_serve.py")
+    rows = syscall_rows(text, pid, serve)
     tap.eq(rows.get(("reader", "read")), 7,
-           "syscalls.bt -p: 7 reads of reader()")
+           "syscalls.bt -p: 7 reads of reader()", text)
+    # the command loop runs in <module>, entered long before bpftrace
+    # attached: it read "run reads" and "state" lines from stdin
+    tap.ok(rows.get(("<module>", "read"), 0) >= 1,
+           "syscalls.bt -p: the reads of a frame entered before attach "
+           "(%s)" % rows.get(("<module>", "read")), text)
+    prog = workload("script_reads.py")
     pid, status, text, err = launched("syscalls", "script_reads.py", ["12"])
-    rows = syscall_rows(text, pid, workload("script_reads.py"))
+    rows = syscall_rows(text, pid, prog)
     tap.eq((rows.get(("reader", "read")), rows.get(("main", "read")),
             rows.get(("main", "write")), rows.get(("main", "pipe2"),
                                                   rows.get(("main", "pipe")))),
            (12, None, 1, 1),
            "syscalls.bt --trace: read, write and pipe counted for the "
-           "function that makes them")
+           "function that makes them", text)
     sleeps = [n for (f, s), n in rows.items() if f == "nap"]
     tap.ok(sleeps == [1] and not any(s == "uprobe" for f, s in rows),
            "syscalls.bt --trace: one sleep in nap(), no uprobe call", text)
+    pid, status, text, err = launched("syscalls", "script_reads.py", ["12"],
+                                      bt_args=[1])
+    rows = syscall_stacks(text, pid)
+    frames = ["<module> (%s:1)" % prog,
+              "main (%s:%d)" % (prog, line_of(prog, "def main(")),
+              "reader (%s:%d)" % (prog, line_of(prog, "def reader("))]
+    # under the launcher's frames (pyusdt runs the program in its own)
+    reads = [n for (stack, call), n in rows.items()
+             if call == "read" and stack.endswith(";" + ";".join(frames))]
+    writes = [n for (stack, call), n in rows.items()
+              if call == "write" and stack.endswith(";" + ";".join(frames[:2]))]
+    tap.eq((reads, writes), ([12], [1]),
+           "syscalls.bt 1: 12 reads under <module>;main;reader, one write "
+           "under <module>;main", text)
 
 
 def test_trace_errors(tap):
@@ -588,7 +635,10 @@ def main():
     tap.run(test_latency)
     tap.run(test_lines)
     tap.run(test_exceptions)
-    tap.run(test_syscalls)
+    if stacks_missing():
+        tap.skip("syscalls.bt", stacks_missing())
+    else:
+        tap.run(test_syscalls)
     tap.run(test_trace_errors)
     tap.done()
 
