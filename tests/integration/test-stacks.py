@@ -4,8 +4,12 @@ a known stack, compared with the stack the program reports itself
 (sys._getframe), exactly; the frames it entered before bpftrace attached
 are in it.  Threads, a generator, coroutines awaited through three
 levels, recursion deeper than the cut, a thread with no Python frame, a
-known sleep for offcpu.bt; pyusdt-flamegraph turns the output into
-well-formed SVG that holds the frames."""
+name that is not ASCII, a known sleep for offcpu.bt; pyusdt-flamegraph turns the output into
+well-formed SVG that holds the frames, and that headless Chromium draws
+as a flame graph; austin, sampling the same program from outside, takes
+the same stack as profile.bt (Debian 13 has austin 3.7, which reads
+Python up to 3.13; testing has no austin package, so the comparison runs
+on 3.13 only)."""
 
 import os
 import re
@@ -15,6 +19,7 @@ import sys
 import tempfile
 import time
 import xml.dom.minidom
+import zlib
 
 from pyusdttest import (BUILDDIR, PYTHON, SRCDIR, TAP, Bpftrace,
                         python_env, require_tracing, workload)
@@ -63,7 +68,8 @@ def folded(text):
     out = {}
     for line in text.splitlines():
         m = FOLDED.match(line)
-        if m and ";" in m.group(1) or (m and m.group(1).startswith("[")):
+        # a stack: frames "QUALNAME (FILE:LINE)" or marks "[...]"
+        if m and (m.group(1).endswith(")") or m.group(1).startswith("[")):
             out[m.group(1)] = out.get(m.group(1), 0) + int(m.group(2))
     return out
 
@@ -75,11 +81,12 @@ def bpftrace_version():
     return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 
-def trace(script, case, args=(), seconds=3, way="pid"):
+def trace(script, case, args=(), seconds=3, way="pid", during=None):
     """Run stacks.py CASE, attach SCRIPT once it is in its stack, then
     let it run: (program, its exit, {stack: number}, output).  way: "-p"
     (bpftrace -p PID), "pid" (the PID as the script's second argument,
-    system-wide) or "system" (system-wide, every pyusdt process)."""
+    system-wide) or "system" (system-wide, every pyusdt process).
+    during(program) runs while the program runs its case."""
     prog = Program(case, seconds)
     args = list(args)
     if way == "pid":
@@ -92,6 +99,8 @@ def trace(script, case, args=(), seconds=3, way="pid"):
         # the tests): let bpftrace have it before the program runs on
         time.sleep(0.3)
         prog.go()
+        if during:
+            during(prog)
         status = prog.finish()
         if way == "-p":
             text = bt.wait(timeout=60)
@@ -184,6 +193,15 @@ def test_deep(tap):
            "innermost under [...]" % len(frames), text)
 
 
+def test_unicode(tap):
+    prog, status, stacks, text = trace("profile", "unicode")
+    want = prog.reported["unicode"].replace("grüße (", "<non-ASCII> (") + \
+        ";" + spin_frame()
+    stack, n = top(stacks)
+    tap.eq(stack, want, "profile.bt: a function whose name is not ASCII "
+           "reads <non-ASCII> (%d samples)" % n, text)
+
+
 def test_nopython(tap):
     prog, status, stacks, text = trace("profile", "nopython")
     n = stacks.get("[no Python frame]", 0)
@@ -231,6 +249,11 @@ def test_flamegraph(tap, text):
                            capture_output=True, text=True)
         tap.eq((p.returncode, p.stderr), (0, ""),
                "pyusdt-flamegraph: xmllint finds the SVG well formed")
+    chromium = shutil.which("chromium")
+    if chromium:
+        tap.run(test_screenshot, chromium, svg.stdout)
+    else:
+        tap.skip("chromium draws the flame graph", "no chromium")
     tap.eq(folded_out.stdout, "".join(
         "%s %d\n" % kv for kv in sorted(folded(text).items())),
         "pyusdt-flamegraph --folded: the folded stacks, merged and sorted")
@@ -239,6 +262,148 @@ def test_flamegraph(tap, text):
     tap.eq((empty.returncode, empty.stderr),
            (1, "pyusdt-flamegraph: no folded stacks in the input\n"),
            "pyusdt-flamegraph: no stack: status 1, one line")
+
+
+def austin_stacks(text):
+    """{(thread, ((qualname, file), ...)): samples} of austin's output,
+    where a frame reads FILE:QUALNAME:LINE."""
+    out = {}
+    for line in text.splitlines():
+        if not line.startswith("P"):
+            continue
+        stack, _, n = line.rpartition(" ")
+        fields = stack.split(";")
+        frames = tuple(tuple(reversed(f.rsplit(":", 2)[:2]))
+                       for f in fields[2:])
+        key = (fields[1], frames)
+        out[key] = out.get(key, 0) + int(n)
+    return out
+
+
+def frames_of(folded_stack):
+    """((qualname, file), ...) of a folded stack of profile.bt."""
+    out = []
+    for frame in folded_stack.split(";"):
+        m = re.match(r"^(.*) \((.*):\d+\)$", frame)
+        out.append((m.group(1), m.group(2)) if m else (frame, ""))
+    return tuple(out)
+
+
+def test_austin(tap, austin):
+    """austin samples the program from outside for a second, profile.bt
+    by PID at the same time: the stack each saw most is the same one
+    (austin gives each frame's current line, profile.bt its first line:
+    the frames are compared by function and file)."""
+    seen = {}
+
+    def sample(prog):
+        p = subprocess.run([austin, "-i", "1ms", "-x", "1", "-p",
+                            str(prog.pid)], capture_output=True, text=True,
+                           timeout=60)
+        seen["austin"] = p.stdout
+        seen["error"] = p.stderr[-2000:]
+
+    prog, status, stacks, text = trace("profile", "main", ["99"],
+                                       during=sample)
+    ours, n = top(stacks)
+    theirs = austin_stacks(seen.get("austin", ""))
+    (thread, best), m = (max(theirs.items(), key=lambda kv: kv[1])
+                         if theirs else ((None, ()), 0))
+    # austin's wall-time "metric" is microseconds
+    mine = frames_of(ours or "")
+    left = ["profile.bt 99 Hz: %d samples" % n] + [
+        "%s (%s)" % f for f in mine]
+    right = ["austin 1 ms: %.3f s" % (m / 1e6)] + [
+        "%s (%s)" % f for f in best]
+    width = max(len(a) for a in left) + 2
+    side = ["%-*s%s" % (width, left[i] if i < len(left) else "",
+                        right[i] if i < len(right) else "")
+            for i in range(max(len(left), len(right)))]
+    for line in side:
+        print("# " + line)
+    tap.eq(best, mine, "austin and profile.bt take the same stack of the "
+           "same program (%d frames)" % len(mine),
+           seen.get("error", "") + text)
+
+
+def png_pixels(path):
+    """(width, height, [(r, g, b), ...]) of an 8-bit RGB or RGBA PNG."""
+    with open(path, "rb") as f:
+        data = f.read()
+    pos, idat = 8, b""
+    while pos < len(data):
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        kind = data[pos + 4:pos + 8]
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width = int.from_bytes(body[0:4], "big")
+            height = int.from_bytes(body[4:8], "big")
+            depth, ctype = body[8], body[9]
+            if depth != 8 or ctype not in (2, 6):
+                raise ValueError("PNG of depth %d, color type %d"
+                                 % (depth, ctype))
+            bpp = 3 if ctype == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    prev = bytearray(stride)
+    pixels = []
+    for y in range(height):
+        kind = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 255
+            elif kind == 2:
+                line[i] = (line[i] + b) & 255
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pred = a if pa <= pb and pa <= pc else b if pb <= pc else c
+                line[i] = (line[i] + pred) & 255
+        pixels += [tuple(line[i:i + 3]) for i in range(0, stride, bpp)]
+        prev = line
+    return width, height, pixels
+
+
+def test_screenshot(tap, chromium, svg):
+    """Headless Chromium draws the SVG: frames in pyusdt-flamegraph's
+    warm colors over a good part of the picture, with text on them."""
+    d = tempfile.mkdtemp(prefix="pyusdt-shot-")
+    try:
+        with open(os.path.join(d, "flame.svg"), "w") as f:
+            f.write(svg)
+        shot = os.path.join(d, "flame.png")
+        p = subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu",
+             "--hide-scrollbars", "--window-size=1200,600",
+             "--user-data-dir=" + os.path.join(d, "profile"),
+             "--screenshot=" + shot, "file://" + d + "/flame.svg"],
+            capture_output=True, text=True, timeout=120,
+            env=dict(os.environ, HOME=d))
+        if not os.path.exists(shot):
+            tap.ok(False, "chromium draws the flame graph", p.stderr)
+            return
+        keep = os.environ.get("PYUSDT_TEST_SCREENSHOT")
+        if keep:
+            shutil.copy(shot, keep)
+        width, height, pixels = png_pixels(shot)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    warm = sum(1 for r, g, b in pixels if r >= 205 and b < 55 and g >= 80)
+    dark = sum(1 for r, g, b in pixels if r + g + b < 150)
+    tap.ok((width, height) == (1200, 600) and warm > 0.05 * len(pixels)
+           and dark > 500,
+           "chromium draws the flame graph: %dx%d, %.0f%% in frame colors, "
+           "%d dark (text) pixels" % (width, height,
+                                     100.0 * warm / len(pixels), dark))
 
 
 def main():
@@ -256,10 +421,16 @@ def main():
     tap.run(test_threads)
     tap.run(test_deep)
     tap.run(test_nopython)
+    tap.run(test_unicode)
     for way in ("-p", "pid", "system"):
         tap.run(test_offcpu, way)
     if r:
         tap.run(test_flamegraph, r[2])
+    austin = shutil.which("austin")
+    if austin:
+        tap.run(test_austin, austin)
+    elif sys.version_info < (3, 14):
+        tap.skip("austin and profile.bt take the same stack", "no austin")
     tap.done()
 
 

@@ -118,6 +118,13 @@ def nap():
     print("slept %.6f" % slept, flush=True)
 
 
+def grüße():
+    """A name that is not ASCII: profile.bt shows "<non-ASCII>"."""
+    here("unicode")
+    go.wait()
+    spin(SECONDS)
+
+
 def main():
     threads = []
     if CASE == "threads":
@@ -126,7 +133,7 @@ def main():
     runner = threading.Thread(target={
         "main": outer, "threads": lambda: None, "nopython": outer,
         "generator": consume, "coroutine": lambda: asyncio.run(c1()),
-        "deep": lambda: recurse(50), "sleep": nap}[CASE])
+        "deep": lambda: recurse(50), "sleep": nap, "unicode": grüße}[CASE])
     threads.append(runner)
     for t in threads:
         t.start()
