@@ -31,7 +31,7 @@
 
 static struct {
     int initialized;
-    int finished;        /* exit hook ran: stay off for good */
+    int exited;          /* the exit hook ran: stay off for good */
     int restart_pending; /* a pending call will start the poller */
     long check_msec;
     long verbose;
@@ -47,7 +47,7 @@ on_change(unsigned int mask)
 static void
 start_poller(void)
 {
-    if (setup.finished) {
+    if (setup.exited) {
         return;
     }
     if (pyusdt_poller_start((int)setup.check_msec, pyusdt_monitor_enabled(),
@@ -142,7 +142,7 @@ PyDoc_STRVAR(refresh_doc,
 static PyObject *
 refresh(PyObject *module, PyObject *unused)
 {
-    if (!setup.finished) {
+    if (!setup.exited) {
         pyusdt_monitor_check();
         pyusdt_monitor_apply(pyusdt_attached());
     }
@@ -161,7 +161,7 @@ PyDoc_STRVAR(finish_doc,
 static PyObject *
 at_exit(PyObject *module, PyObject *unused)
 {
-    setup.finished = 1;
+    setup.exited = 1;
     pyusdt_poller_stop();
     pyusdt_monitor_release();
     Py_RETURN_NONE;
@@ -267,7 +267,7 @@ after_fork_parent(PyObject *module, PyObject *unused)
     if (setup.restart_pending) {
         Py_RETURN_NONE;
     }
-    if (!setup.finished && in_main_thread() == 1) {
+    if (!setup.exited && in_main_thread() == 1) {
         PyFrameObject *f = PyThreadState_GetFrame(PyThreadState_Get());
         forked_at.frame = f;
         forked_at.lasti = f ? PyFrame_GetLasti(f) : -1;
@@ -443,15 +443,17 @@ static PyMethodDef hook_defs[] = {
     {"_after_fork_child", after_fork_child, METH_NOARGS, NULL},
 };
 
+#define N_HOOKS ((int)(sizeof(hook_defs) / sizeof(hook_defs[0])))
+
 /* module.attr(*args, **kwargs) with the hooks made from hook_defs. */
 static int
 register_hooks(PyObject *module)
 {
-    PyObject *f[4] = {NULL};
+    PyObject *f[N_HOOKS] = {NULL};
     PyObject *r1 = NULL, *r2 = NULL, *kw = NULL, *empty = NULL;
     int ok = -1;
 
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < N_HOOKS; i++) {
         if ((f[i] = PyCFunction_New(&hook_defs[i], module)) == NULL) {
             goto done;
         }
@@ -483,7 +485,7 @@ register_hooks(PyObject *module)
     Py_DECREF(reg);
     ok = r2 ? 0 : -1;
 done:
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < N_HOOKS; i++) {
         Py_XDECREF(f[i]);
     }
     Py_XDECREF(r1);
@@ -508,8 +510,10 @@ add_constants(PyObject *module)
 {
     PyObject *probes = names_of((1u << PYUSDT_NPROBES) - 1);
 
-    if (probes == NULL || PyModule_AddObject(module, "PROBES", probes) < 0) {
-        Py_XDECREF(probes);
+    int r = probes ? PyModule_AddObjectRef(module, "PROBES", probes) : -1;
+
+    Py_XDECREF(probes);
+    if (r < 0) {
         return -1;
     }
     if (PyModule_AddStringConstant(module, "__version__",

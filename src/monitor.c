@@ -14,7 +14,7 @@
 #include "probetab.h"
 
 static struct {
-    PyObject *mon;                        /* sys.monitoring */
+    PyObject *sys_monitoring;             /* the sys.monitoring module */
     /* its functions, looked up once: a call through PyObject_CallMethod
      * makes a new name string each time */
     PyObject *register_callback, *set_events, *free_tool_id, *get_tool;
@@ -65,7 +65,7 @@ pyusdt_monitor_set_verbose(int verbose)
 static int
 lookup_events(void)
 {
-    PyObject *events = PyObject_GetAttrString(mon.mon, "events");
+    PyObject *events = PyObject_GetAttrString(mon.sys_monitoring, "events");
 
     if (events == NULL) {
         return -1;
@@ -97,8 +97,8 @@ claim_tool_id(void)
     static const int ids[] = PYUSDT_TOOL_IDS;
 
     for (size_t i = 0; i < Py_ARRAY_LENGTH(ids); i++) {
-        PyObject *r = PyObject_CallMethod(mon.mon, "use_tool_id", "iO",
-                                          ids[i], mon.name);
+        PyObject *r = PyObject_CallMethod(mon.sys_monitoring, "use_tool_id",
+                                          "iO", ids[i], mon.name);
         if (r != NULL) {
             Py_DECREF(r);
             mon.tool_id = ids[i];
@@ -138,31 +138,32 @@ pyusdt_monitor_init(void)
 {
     PyObject *missing;
 
-    if (mon.mon != NULL) {
+    if (mon.sys_monitoring != NULL) {
         return 0;    /* the module was imported again */
     }
-    mon.mon = PySys_GetObject("monitoring");   /* borrowed */
-    if (mon.mon == NULL) {
+    mon.sys_monitoring = PySys_GetObject("monitoring");   /* borrowed */
+    if (mon.sys_monitoring == NULL) {
         PyErr_SetString(PyExc_ImportError,
                         "pyusdt needs sys.monitoring (Python 3.12 or later)");
         return -1;
     }
-    Py_INCREF(mon.mon);
+    Py_INCREF(mon.sys_monitoring);
     if (lookup_events() < 0) {
         return -1;
     }
     mon.name = PyUnicode_InternFromString("pyusdt");
-    mon.register_callback = PyObject_GetAttrString(mon.mon,
+    mon.register_callback = PyObject_GetAttrString(mon.sys_monitoring,
                                                    "register_callback");
-    mon.set_events = PyObject_GetAttrString(mon.mon, "set_events");
-    mon.free_tool_id = PyObject_GetAttrString(mon.mon, "free_tool_id");
-    mon.get_tool = PyObject_GetAttrString(mon.mon, "get_tool");
+    mon.set_events = PyObject_GetAttrString(mon.sys_monitoring, "set_events");
+    mon.free_tool_id = PyObject_GetAttrString(mon.sys_monitoring,
+                                              "free_tool_id");
+    mon.get_tool = PyObject_GetAttrString(mon.sys_monitoring, "get_tool");
     if (mon.name == NULL || mon.register_callback == NULL
         || mon.set_events == NULL || mon.free_tool_id == NULL
         || mon.get_tool == NULL) {
         return -1;
     }
-    missing = PyObject_GetAttrString(mon.mon, "MISSING");
+    missing = PyObject_GetAttrString(mon.sys_monitoring, "MISSING");
     if (missing == NULL) {
         return -1;
     }

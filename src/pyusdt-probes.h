@@ -60,8 +60,9 @@ extern volatile unsigned short pyusdt_STACK_LAYOUT_semaphore;
 void pyusdt_fire_stack_layout(unsigned long version, const void *layout,
                               unsigned long size);
 
-/* Lower every semaphore, STACK_LAYOUT's too (a fork child whose probe sites could not be
- * restored: no tracer attached before the fork sees it). */
+/* Lower every semaphore, STACK_LAYOUT's too (a fork child whose probe
+ * sites could not be restored: no tracer attached before the fork sees
+ * it). */
 void pyusdt_semaphores_clear(void);
 
 /* Version of the probe ABI this library implements (see pyusdt(7)). */

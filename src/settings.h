@@ -11,11 +11,13 @@ struct pyusdt_knob {
     const char *want;    /* what a good value is, for the warning */
 };
 
-extern const struct pyusdt_knob pyusdt_knob_check_msec;  /* PYUSDT_CHECK_MSEC */
-extern const struct pyusdt_knob pyusdt_knob_verbose;     /* PYUSDT_VERBOSE */
+/* PYUSDT_CHECK_MSEC and PYUSDT_VERBOSE */
+extern const struct pyusdt_knob pyusdt_knob_check_msec;
+extern const struct pyusdt_knob pyusdt_knob_verbose;
 
 /* Parse a whole decimal integer within [min, max]: digits with an optional
- * leading '-', no blanks, no trailing text.  Returns 0 and sets *out, or -1. */
+ * leading '-', no blanks, no trailing text.  Returns 0 and sets *out, or
+ * -1. */
 int pyusdt_parse_long(const char *s, long min, long max, long *out);
 
 /* The knob's value for `value` (the variable's text, NULL when unset).

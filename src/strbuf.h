@@ -30,7 +30,8 @@ int pyusdt_buf_puts(struct pyusdt_buf *b, const char *s);
 int pyusdt_buf_long(struct pyusdt_buf *b, long long v);
 int pyusdt_buf_hex(struct pyusdt_buf *b, uintptr_t v);
 
-/* Append one code point as UTF-8 (lone surrogates are refused: escape them). */
+/* Append one code point as UTF-8 (lone surrogates are refused: escape
+ * them). */
 int pyusdt_buf_utf8(struct pyusdt_buf *b, uint32_t cp);
 
 /* Append one code point the way Python's repr() writes it inside a string

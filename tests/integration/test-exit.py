@@ -1,4 +1,4 @@
-"""Exit (issue #6, item 2): a program that ends by sys.exit, atexit
+"""Exit: a program that ends by sys.exit, atexit
 handlers, with daemon or other threads still running, an exception at top
 level, KeyboardInterrupt, os._exit, a signal, or after removing every
 atexit hook (pyusdt's too) ends the same way under
@@ -19,7 +19,7 @@ from reltest import outcome, run_timed, workload
 
 MODES = ("exit3", "atexit", "daemon", "nondaemon", "raise", "keyboard",
          "osexit", "sigterm", "cleared")
-BOUND = 1.0     # seconds over the program's own time (issue #6)
+BOUND = 1.0     # seconds a program may take beyond its own time
 
 
 class Churn:

@@ -1,4 +1,4 @@
-"""fork and multiprocessing (issue #6, item 1).
+"""fork and multiprocessing: a program using pyusdt forks as without it.
 
 os.fork() in a program using pyusdt emits no "multi-threaded" warning (the
 poller is stopped across the fork and restarted after os.fork() returns,

@@ -1,4 +1,4 @@
-"""Hostile objects (issue #6, item 5): return values, yielded values,
+"""Hostile objects: return values, yielded values,
 callables and exceptions whose repr raises, recurses, is huge, is slow,
 mutates state, raises KeyboardInterrupt or releases the GIL.  Traced and
 untraced, the program prints the same (its record of hostile dunders

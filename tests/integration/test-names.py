@@ -1,4 +1,4 @@
-"""Odd names (issue #6, item 6): function, qualified and file names with
+"""Odd names: function, qualified and file names with
 non-BMP characters, surrogates (undecodable bytes), 100,000 characters,
 none at all, punctuation; a real file whose name is not UTF-8 and one
 whose path is near PATH_MAX.  Every probe gets the name whole (valid UTF-8

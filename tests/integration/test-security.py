@@ -1,4 +1,4 @@
-"""Security (issue #6, item 9).
+"""Security: what pyusdt reads from its environment and files, bounded.
 
 - Environment values are parsed with bounds: a 100,000-byte or non-UTF-8
   PYUSDT_CHECK_MSEC or PYUSDT_VERBOSE gives one bounded warning line and

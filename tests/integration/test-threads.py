@@ -1,4 +1,4 @@
-"""Threads (issue #6, item 3): 8 threads call Python functions while a
+"""Threads: 8 threads call Python functions while a
 tracer attaches and detaches 200 times.  While attached, every event of
 every thread is counted (exact, balanced entries and exits per thread), the
 program neither crashes nor changes, and its memory is stable at the end.

@@ -1,4 +1,4 @@
-"""Other tools (issue #6, item 4): pyusdt next to cProfile, a
+"""Other tools: pyusdt next to cProfile, a
 coverage-style sys.monitoring tool (DISABLE, restart_events), another
 sys.monitoring tool, sys.settrace (pdb-style), sys.setprofile, pdb itself
 and a sub-interpreter running meanwhile (where pyusdt cannot be imported:
