@@ -20,23 +20,6 @@ pyusdt_probe_name(int probe)
     return names[probe];
 }
 
-static int
-lookup_n(const char *name, size_t n)
-{
-    for (int i = 0; i < PYUSDT_NPROBES; i++) {
-        if (strlen(names[i]) == n && strncmp(names[i], name, n) == 0) {
-            return i;
-        }
-    }
-    return -1;
-}
-
-int
-pyusdt_probe_lookup(const char *name)
-{
-    return lookup_n(name, strlen(name));
-}
-
 int
 pyusdt_mask_format(unsigned int mask, char *out, size_t len)
 {

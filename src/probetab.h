@@ -12,9 +12,6 @@
  * for a number out of range. */
 const char *pyusdt_probe_name(int probe);
 
-/* The probe number for a name, or -1. */
-int pyusdt_probe_lookup(const char *name);
-
 /* Write the names of the probes in mask, comma-separated, in probe order
  * ("" for 0).  Returns the length, or -1 if len is too small. */
 int pyusdt_mask_format(unsigned int mask, char *out, size_t len);

@@ -12,90 +12,7 @@
 
 #include "repr.h"
 
-/* What strbuf.c keeps free at the end of a buffer for "..." and NUL. */
-#define RESERVE (sizeof(PYUSDT_ELLIPSIS))
-
 static void repr_obj(PyObject *o, struct pyusdt_buf *b, int depth);
-
-/* pyusdt_buf_append(), inline: all or nothing, and once full always
- * full.  A repr is written on every traced return, so these small
- * writers stay in this file. */
-static inline int
-put(struct pyusdt_buf *b, const char *s, size_t n)
-{
-    if (b->truncated || n > b->cap - RESERVE - b->len) {
-        b->truncated = 1;
-        return -1;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    return 0;
-}
-
-/* put() for short text in a scratch buffer that can be read PUT_BLOCK
- * bytes from s: one fixed-size copy (a few moves, no call) when the
- * buffer has that much room left, which it has for all but its end. */
-#define PUT_BLOCK 32
-
-static inline int
-put_block(struct pyusdt_buf *b, const char *s, size_t n)
-{
-    if (!b->truncated && n <= b->cap - RESERVE - b->len
-        && b->cap - b->len >= PUT_BLOCK) {
-        memcpy(b->data + b->len, s, PUT_BLOCK);
-        b->len += n;
-        return 0;
-    }
-    return put(b, s, n);
-}
-
-static inline int
-put_str(struct pyusdt_buf *b, const char *s)
-{
-    return put(b, s, strlen(s));
-}
-
-/* Bytes left before the buffer is full. */
-static inline size_t
-room(const struct pyusdt_buf *b)
-{
-    return b->truncated ? 0 : b->cap - RESERVE - b->len;
-}
-
-/* %lld without snprintf (which costs more than the rest of a repr), two
- * digits at a time. */
-static const char digit_pairs[201] =
-    "00010203040506070809101112131415161718192021222324252627282930313233"
-    "34353637383940414243444546474849505152535455565758596061626364656667"
-    "6869707172737475767778798081828384858687888990919293949596979899";
-
-static int
-put_long(struct pyusdt_buf *b, long long v)
-{
-    /* digits end at tmp + PUT_BLOCK, so a block copy stays inside */
-    char tmp[2 * PUT_BLOCK];
-    char *end = tmp + PUT_BLOCK, *p = end;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
-                                 : (unsigned long long)v;
-
-    while (u >= 100) {
-        unsigned r = (unsigned)(u % 100);
-        u /= 100;
-        p -= 2;
-        memcpy(p, digit_pairs + 2 * r, 2);
-    }
-    if (u >= 10) {
-        p -= 2;
-        memcpy(p, digit_pairs + 2 * u, 2);
-    }
-    else {
-        *--p = (char)('0' + u);
-    }
-    if (v < 0) {
-        *--p = '-';
-    }
-    return put_block(b, p, (size_t)(end - p));
-}
 
 /* The decimal text of v at d (at least 21 bytes there); its length.
  * For the items of a sequence, written straight into the buffer. */
@@ -118,10 +35,10 @@ format_long(char *d, long long v)
         unsigned r = (unsigned)(u % 100);
         u /= 100;
         p -= 2;
-        memcpy(p, digit_pairs + 2 * r, 2);
+        memcpy(p, pyusdt_digit_pairs + 2 * r, 2);
     }
     if (u >= 10) {
-        memcpy(p - 2, digit_pairs + 2 * u, 2);
+        memcpy(p - 2, pyusdt_digit_pairs + 2 * u, 2);
     }
     else {
         p[-1] = (char)('0' + u);
@@ -133,55 +50,12 @@ format_long(char *d, long long v)
 static inline int
 put_compact(struct pyusdt_buf *b, PyObject *o)
 {
-    return put_long(b, (long long)PyUnstable_Long_CompactValue(
+    return pyusdt_buf_long(b, (long long)PyUnstable_Long_CompactValue(
                            (PyLongObject *)o));
 }
 
 #define IS_COMPACT_INT(o) \
     (PyLong_CheckExact(o) && PyUnstable_Long_IsCompact((PyLongObject *)(o)))
-
-/* 0x%jx without snprintf, a byte (two digits) at a time. */
-static const char hex_pairs[513] =
-    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
-    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
-    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
-    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
-    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
-    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
-    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
-
-static int
-put_hex(struct pyusdt_buf *b, uintptr_t v)
-{
-    char tmp[2 * PUT_BLOCK];
-    char *end = tmp + PUT_BLOCK, *p = end;
-
-    do {
-        p -= 2;
-        memcpy(p, hex_pairs + 2 * (v & 0xff), 2);
-        v >>= 8;
-    } while (v != 0);
-    if (p[0] == '0' && p + 1 < end) {
-        p++;            /* a leading zero of the top byte (but keep "0") */
-    }
-    *--p = 'x';
-    *--p = '0';
-    return put_block(b, p, (size_t)(end - p));
-}
-
-/* pyusdt_buf_finish(), inline. */
-static inline const char *
-finish(struct pyusdt_buf *b)
-{
-    if (b->truncated) {
-        memcpy(b->data + b->len, PYUSDT_ELLIPSIS, sizeof(PYUSDT_ELLIPSIS));
-    }
-    else {
-        b->data[b->len] = '\0';
-    }
-    return b->data;
-}
 
 /* Writes a str object's text (no quotes) as a name: UTF-8, surrogates
  * escaped. */
@@ -189,7 +63,7 @@ static void
 write_name(PyObject *s, struct pyusdt_buf *b)
 {
     if (s == NULL || !PyUnicode_Check(s)) {
-        put_str(b, "?");
+        pyusdt_buf_puts(b, "?");
         return;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(s);
@@ -197,9 +71,9 @@ write_name(PyObject *s, struct pyusdt_buf *b)
 
     if (PyUnicode_IS_ASCII(s)) {
         /* ASCII is its own UTF-8: what fits, in one copy */
-        size_t left = room(b);
+        size_t left = pyusdt_buf_room(b);
         if ((size_t)n <= left) {
-            put(b, data, (size_t)n);
+            pyusdt_buf_append(b, data, (size_t)n);
         }
         else {
             memcpy(b->data + b->len, data, left);
@@ -224,7 +98,7 @@ type_name(PyTypeObject *t, struct pyusdt_buf *b)
     static PyObject *module_key;    /* interned "__module__" */
 
     if (!(t->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
-        put_str(b, t->tp_name);
+        pyusdt_buf_puts(b, t->tp_name);
         return;
     }
     PyHeapTypeObject *ht = (PyHeapTypeObject *)t;
@@ -242,13 +116,13 @@ type_name(PyTypeObject *t, struct pyusdt_buf *b)
     if (mod != NULL && PyUnicode_CheckExact(mod)
         && PyUnicode_CompareWithASCIIString(mod, "builtins") != 0) {
         write_name(mod, b);
-        put_str(b, ".");
+        pyusdt_buf_puts(b, ".");
     }
     if (ht->ht_qualname && PyUnicode_CheckExact(ht->ht_qualname)) {
         write_name(ht->ht_qualname, b);
     }
     else {
-        put_str(b, t->tp_name);
+        pyusdt_buf_puts(b, t->tp_name);
     }
 }
 
@@ -256,11 +130,11 @@ type_name(PyTypeObject *t, struct pyusdt_buf *b)
 static void
 repr_default(PyObject *o, struct pyusdt_buf *b)
 {
-    put_str(b, "<");
+    pyusdt_buf_puts(b, "<");
     type_name(Py_TYPE(o), b);
-    put_str(b, " object at ");
-    put_hex(b, (uintptr_t)o);
-    put_str(b, ">");
+    pyusdt_buf_puts(b, " object at ");
+    pyusdt_buf_hex(b, (uintptr_t)o);
+    pyusdt_buf_puts(b, ">");
 }
 
 /* Characters of an ASCII str that repr() writes as they are (the quote
@@ -283,7 +157,7 @@ repr_ascii(const unsigned char *s, Py_ssize_t n, char quote,
     Py_ssize_t i = 0;
 
     while (i < n) {
-        size_t left = room(b);
+        size_t left = pyusdt_buf_room(b);
         Py_ssize_t end = i + ((size_t)(n - i) < left ? n - i
                                                      : (Py_ssize_t)left);
         Py_ssize_t j = i;
@@ -322,9 +196,9 @@ repr_str(PyObject *o, struct pyusdt_buf *b)
         squote = memchr(data, '\'', (size_t)look) != NULL;
         dquote = memchr(data, '"', (size_t)look) != NULL;
         quote = (squote && !dquote) ? '"' : '\'';
-        put(b, &quote, 1);
+        pyusdt_buf_append(b, &quote, 1);
         repr_ascii(data, n, quote, b);
-        put(b, &quote, 1);
+        pyusdt_buf_append(b, &quote, 1);
         return;
     }
     for (Py_ssize_t i = 0; i < look; i++) {
@@ -333,14 +207,14 @@ repr_str(PyObject *o, struct pyusdt_buf *b)
         dquote |= (c == '"');
     }
     quote = (squote && !dquote) ? '"' : '\'';
-    put(b, &quote, 1);
+    pyusdt_buf_append(b, &quote, 1);
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
         if (pyusdt_buf_repr_char(b, c, quote, Py_UNICODE_ISPRINTABLE(c)) < 0) {
             return;
         }
     }
-    put(b, &quote, 1);
+    pyusdt_buf_append(b, &quote, 1);
 }
 
 static void
@@ -351,14 +225,14 @@ repr_bytes(const char *s, Py_ssize_t n, struct pyusdt_buf *b)
     int dquote = memchr(s, '"', (size_t)look) != NULL;
     char quote = (squote && !dquote) ? '"' : '\'';
 
-    put_str(b, "b");
-    put(b, &quote, 1);
+    pyusdt_buf_puts(b, "b");
+    pyusdt_buf_append(b, &quote, 1);
     for (Py_ssize_t i = 0; i < n; i++) {
         if (pyusdt_buf_repr_byte(b, (unsigned char)s[i], quote) < 0) {
             return;
         }
     }
-    put(b, &quote, 1);
+    pyusdt_buf_append(b, &quote, 1);
 }
 
 static void
@@ -379,7 +253,7 @@ repr_int(PyObject *o, struct pyusdt_buf *b)
         return;
     }
     if (!overflow) {
-        put_long(b, v);
+        pyusdt_buf_long(b, v);
         return;
     }
     /* Up to 2**1024 the decimal text is at most 309 digits: cheap.  Past
@@ -388,13 +262,13 @@ repr_int(PyObject *o, struct pyusdt_buf *b)
     (void)PyLong_AsDouble(o);
     if (PyErr_Occurred()) {
         PyErr_Clear();
-        put_str(b, "<int too large to show>");
+        pyusdt_buf_puts(b, "<int too large to show>");
         return;
     }
     PyObject *r = PyObject_Repr(o);
     const char *s = r ? PyUnicode_AsUTF8(r) : NULL;
     if (s != NULL) {
-        put_str(b, s);
+        pyusdt_buf_puts(b, s);
     }
     else {
         PyErr_Clear();
@@ -413,7 +287,7 @@ repr_float(PyObject *o, struct pyusdt_buf *b)
         repr_default(o, b);
         return;
     }
-    put_str(b, s);
+    pyusdt_buf_puts(b, s);
     PyMem_Free(s);
 }
 
@@ -422,10 +296,10 @@ static void
 repr_items(PyObject *const *items, Py_ssize_t n, const char *open,
            const char *close, int tuple, struct pyusdt_buf *b, int depth)
 {
-    put_str(b, open);
+    pyusdt_buf_puts(b, open);
     for (Py_ssize_t i = 0; i < n && !b->truncated; i++) {
         PyObject *item = items[i];
-        if (IS_COMPACT_INT(item) && room(b) >= 2 + 21) {
+        if (IS_COMPACT_INT(item) && pyusdt_buf_room(b) >= 2 + 21) {
             /* ", " and any small int fit: no checks per piece */
             char *d = b->data + b->len;
             if (i > 0) {
@@ -438,7 +312,7 @@ repr_items(PyObject *const *items, Py_ssize_t n, const char *open,
             continue;
         }
         if (i > 0) {
-            put_str(b, ", ");
+            pyusdt_buf_puts(b, ", ");
         }
         if (IS_COMPACT_INT(item)) {
             put_compact(b, item);
@@ -448,9 +322,9 @@ repr_items(PyObject *const *items, Py_ssize_t n, const char *open,
         }
     }
     if (tuple && n == 1) {
-        put_str(b, ",");
+        pyusdt_buf_puts(b, ",");
     }
-    put_str(b, close);
+    pyusdt_buf_puts(b, close);
 }
 
 static void
@@ -460,17 +334,17 @@ repr_dict(PyObject *o, struct pyusdt_buf *b, int depth)
     PyObject *k, *v;
     int first = 1;
 
-    put_str(b, "{");
+    pyusdt_buf_puts(b, "{");
     while (!b->truncated && PyDict_Next(o, &pos, &k, &v)) {
         if (!first) {
-            put_str(b, ", ");
+            pyusdt_buf_puts(b, ", ");
         }
         first = 0;
         repr_obj(k, b, depth + 1);
-        put_str(b, ": ");
+        pyusdt_buf_puts(b, ": ");
         repr_obj(v, b, depth + 1);
     }
-    put_str(b, "}");
+    pyusdt_buf_puts(b, "}");
 }
 
 static void
@@ -481,7 +355,7 @@ repr_set(PyObject *o, struct pyusdt_buf *b, int depth)
     int first = 1;
 
     if (PySet_GET_SIZE(o) == 0) {
-        put_str(b, frozen ? "frozenset()" : "set()");
+        pyusdt_buf_puts(b, frozen ? "frozenset()" : "set()");
         return;
     }
     /* the set iterator is C code and hashes nothing: no user code runs */
@@ -491,10 +365,10 @@ repr_set(PyObject *o, struct pyusdt_buf *b, int depth)
         repr_default(o, b);
         return;
     }
-    put_str(b, frozen ? "frozenset({" : "{");
+    pyusdt_buf_puts(b, frozen ? "frozenset({" : "{");
     while (!b->truncated && (k = PyIter_Next(it)) != NULL) {
         if (!first) {
-            put_str(b, ", ");
+            pyusdt_buf_puts(b, ", ");
         }
         first = 0;
         repr_obj(k, b, depth + 1);
@@ -502,7 +376,7 @@ repr_set(PyObject *o, struct pyusdt_buf *b, int depth)
     }
     Py_DECREF(it);
     PyErr_Clear();
-    put_str(b, frozen ? "})" : "}");
+    pyusdt_buf_puts(b, frozen ? "})" : "}");
 }
 
 static void
@@ -510,11 +384,11 @@ repr_function(PyObject *o, struct pyusdt_buf *b)
 {
     PyFunctionObject *f = (PyFunctionObject *)o;
 
-    put_str(b, "<function ");
+    pyusdt_buf_puts(b, "<function ");
     write_name(f->func_qualname, b);
-    put_str(b, " at ");
-    put_hex(b, (uintptr_t)o);
-    put_str(b, ">");
+    pyusdt_buf_puts(b, " at ");
+    pyusdt_buf_hex(b, (uintptr_t)o);
+    pyusdt_buf_puts(b, ">");
 }
 
 static void
@@ -524,23 +398,23 @@ repr_builtin(PyObject *o, struct pyusdt_buf *b)
     PyObject *self = f->m_self;
 
     if (self == NULL || PyModule_Check(self)) {
-        put_str(b, "<built-in function ");
-        put_str(b, f->m_ml->ml_name);
-        put_str(b, ">");
+        pyusdt_buf_puts(b, "<built-in function ");
+        pyusdt_buf_puts(b, f->m_ml->ml_name);
+        pyusdt_buf_puts(b, ">");
         return;
     }
-    put_str(b, "<built-in method ");
-    put_str(b, f->m_ml->ml_name);
-    put_str(b, " of ");
+    pyusdt_buf_puts(b, "<built-in method ");
+    pyusdt_buf_puts(b, f->m_ml->ml_name);
+    pyusdt_buf_puts(b, " of ");
     if (PyType_Check(self)) {
-        put_str(b, "type object at ");
+        pyusdt_buf_puts(b, "type object at ");
     }
     else {
         type_name(Py_TYPE(self), b);
-        put_str(b, " object at ");
+        pyusdt_buf_puts(b, " object at ");
     }
-    put_hex(b, (uintptr_t)self);
-    put_str(b, ">");
+    pyusdt_buf_hex(b, (uintptr_t)self);
+    pyusdt_buf_puts(b, ">");
 }
 
 /* <bound method Qual.name of <module.Type object at 0x...>>: the object
@@ -551,21 +425,21 @@ repr_method(PyObject *o, struct pyusdt_buf *b)
     PyObject *func = PyMethod_GET_FUNCTION(o);
     PyObject *self = PyMethod_GET_SELF(o);
 
-    put_str(b, "<bound method ");
+    pyusdt_buf_puts(b, "<bound method ");
     if (PyFunction_Check(func)) {
         write_name(((PyFunctionObject *)func)->func_qualname, b);
     }
     else {
         type_name(Py_TYPE(func), b);
     }
-    put_str(b, " of ");
+    pyusdt_buf_puts(b, " of ");
     if (PyType_Check(self)) {
         repr_obj(self, b, PYUSDT_REPR_DEPTH);
     }
     else {
         repr_default(self, b);
     }
-    put_str(b, ">");
+    pyusdt_buf_puts(b, ">");
 }
 
 static void
@@ -575,9 +449,9 @@ repr_exception(PyObject *o, struct pyusdt_buf *b, int depth)
     const char *name = Py_TYPE(o)->tp_name;
     const char *dot = strrchr(name, '.');
 
-    put_str(b, dot ? dot + 1 : name);
+    pyusdt_buf_puts(b, dot ? dot + 1 : name);
     if (args == NULL || !PyTuple_Check(args)) {
-        put_str(b, "()");
+        pyusdt_buf_puts(b, "()");
         return;
     }
     repr_items(&PyTuple_GET_ITEM(args, 0), PyTuple_GET_SIZE(args), "(",
@@ -589,15 +463,15 @@ repr_code(PyObject *o, struct pyusdt_buf *b)
 {
     PyCodeObject *co = (PyCodeObject *)o;
 
-    put_str(b, "<code object ");
+    pyusdt_buf_puts(b, "<code object ");
     write_name(co->co_name, b);
-    put_str(b, " at ");
-    put_hex(b, (uintptr_t)o);
-    put_str(b, ", file \"");
+    pyusdt_buf_puts(b, " at ");
+    pyusdt_buf_hex(b, (uintptr_t)o);
+    pyusdt_buf_puts(b, ", file \"");
     write_name(co->co_filename, b);
-    put_str(b, "\", line ");
-    put_long(b, co->co_firstlineno);
-    put_str(b, ">");
+    pyusdt_buf_puts(b, "\", line ");
+    pyusdt_buf_long(b, co->co_firstlineno);
+    pyusdt_buf_puts(b, ">");
 }
 
 /* Containers: exact built-in types only (a subclass may override repr). */
@@ -628,16 +502,16 @@ static int
 repr_scalar(PyObject *o, struct pyusdt_buf *b)
 {
     if (o == Py_None) {
-        put_str(b, "None");
+        pyusdt_buf_puts(b, "None");
     }
     else if (o == Py_True) {
-        put_str(b, "True");
+        pyusdt_buf_puts(b, "True");
     }
     else if (o == Py_False) {
-        put_str(b, "False");
+        pyusdt_buf_puts(b, "False");
     }
     else if (o == Py_Ellipsis) {
-        put_str(b, "Ellipsis");
+        pyusdt_buf_puts(b, "Ellipsis");
     }
     else if (PyLong_CheckExact(o)) {
         repr_int(o, b);
@@ -652,9 +526,9 @@ repr_scalar(PyObject *o, struct pyusdt_buf *b)
         repr_bytes(PyBytes_AS_STRING(o), PyBytes_GET_SIZE(o), b);
     }
     else if (PyByteArray_CheckExact(o)) {
-        put_str(b, "bytearray(");
+        pyusdt_buf_puts(b, "bytearray(");
         repr_bytes(PyByteArray_AS_STRING(o), PyByteArray_GET_SIZE(o), b);
-        put_str(b, ")");
+        pyusdt_buf_puts(b, ")");
     }
     else {
         return 0;
@@ -676,15 +550,15 @@ repr_callable_or_type(PyObject *o, struct pyusdt_buf *b)
     }
     else if (PyType_Check(o) && Py_IS_TYPE(o, &PyType_Type)) {
         /* a class whose metaclass is type: its repr is type.__repr__ */
-        put_str(b, "<class '");
+        pyusdt_buf_puts(b, "<class '");
         type_name((PyTypeObject *)o, b);
-        put_str(b, "'>");
+        pyusdt_buf_puts(b, "'>");
     }
     else if (PyModule_CheckExact(o)) {
-        put_str(b, "<module '");
-        put_str(b, PyModule_GetName(o) ? PyModule_GetName(o) : "?");
+        pyusdt_buf_puts(b, "<module '");
+        pyusdt_buf_puts(b, PyModule_GetName(o) ? PyModule_GetName(o) : "?");
         PyErr_Clear();
-        put_str(b, "'>");
+        pyusdt_buf_puts(b, "'>");
     }
     else if (PyCode_Check(o)) {
         repr_code(o, b);
@@ -705,7 +579,7 @@ repr_obj(PyObject *o, struct pyusdt_buf *b, int depth)
         return;
     }
     if (depth >= PYUSDT_REPR_DEPTH) {
-        put_str(b, PYUSDT_ELLIPSIS);
+        pyusdt_buf_puts(b, PYUSDT_ELLIPSIS);
         return;
     }
     if (PyExceptionInstance_Check(o)) {
@@ -720,7 +594,7 @@ repr_obj(PyObject *o, struct pyusdt_buf *b, int depth)
         PyObject *r = PyObject_Repr(o);
         const char *u = r ? PyUnicode_AsUTF8(r) : NULL;
         if (u != NULL) {
-            put_str(b, u);
+            pyusdt_buf_puts(b, u);
             Py_DECREF(r);
             return;
         }
@@ -730,8 +604,9 @@ repr_obj(PyObject *o, struct pyusdt_buf *b, int depth)
     repr_default(o, b);
 }
 
-void
-pyusdt_repr(PyObject *o, struct pyusdt_buf *b)
+/* repr_obj() with the caller's pending exception kept. */
+static void
+repr_keeping_error(PyObject *o, struct pyusdt_buf *b)
 {
     PyObject *exc = PyErr_GetRaisedException();
 
@@ -774,9 +649,9 @@ pyusdt_repr_text(PyObject *o, char *mem, size_t cap)
         }
     }
     else {
-        pyusdt_repr(o, &b);
+        repr_keeping_error(o, &b);
     }
-    return finish(&b);
+    return pyusdt_buf_finish(&b);
 }
 
 const char *

@@ -14,18 +14,16 @@
 /* Containers nested deeper than this show as "...". */
 #define PYUSDT_REPR_DEPTH 4
 
-/* Write the repr of o into b.  Values of the built-in types (None, bool,
- * int, float, complex, str, bytes, bytearray, tuple, list, dict, set,
- * frozenset, functions, methods, classes, modules, code objects and
- * exceptions) are written as repr() would, cut at the buffer's size and
- * reading no more of the value than fits; any other object is written as
- * <module.Type object at 0x...>, without calling its __repr__.  Never
- * leaves a Python exception set. */
-void pyusdt_repr(PyObject *o, struct pyusdt_buf *b);
-
-/* The same into mem (cap bytes, at least PYUSDT_REPR_MAX), finished: the
- * NUL-terminated text, which is mem or a string constant.  None, bools,
- * small ints and ASCII str take a fast path that calls no Python API. */
+/* The repr of o into mem (cap bytes, at least PYUSDT_REPR_MAX), finished:
+ * the NUL-terminated text, which is mem or a string constant.  Values of
+ * the built-in types (None, bool, int, float, complex, str, bytes,
+ * bytearray, tuple, list, dict, set, frozenset, functions, methods,
+ * classes, modules, code objects and exceptions) are written as repr()
+ * would, cut at the buffer's size and reading no more of the value than
+ * fits; any other object is written as <module.Type object at 0x...>,
+ * without calling its __repr__.  None, bools, small ints and ASCII str
+ * take a fast path that calls no Python API.  Never leaves a Python
+ * exception set. */
 const char *pyusdt_repr_text(PyObject *o, char *mem, size_t cap);
 
 /* Size of the buffer for a file or function name that is not valid UTF-8

@@ -6,9 +6,6 @@
 
 #include "strbuf.h"
 
-/* Room kept at the end for the ellipsis and the NUL. */
-#define RESERVE (sizeof(PYUSDT_ELLIPSIS))
-
 void
 pyusdt_buf_init(struct pyusdt_buf *b, char *mem, size_t cap)
 {
@@ -19,43 +16,66 @@ pyusdt_buf_init(struct pyusdt_buf *b, char *mem, size_t cap)
     mem[0] = '\0';
 }
 
-int
-pyusdt_buf_append(struct pyusdt_buf *b, const char *s, size_t n)
-{
-    if (b->truncated) {
-        return -1;
-    }
-    if (n > b->cap - RESERVE - b->len) {
-        b->truncated = 1;
-        return -1;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    return 0;
-}
-
-int
-pyusdt_buf_puts(struct pyusdt_buf *b, const char *s)
-{
-    return pyusdt_buf_append(b, s, strlen(s));
-}
+const char pyusdt_digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233"
+    "34353637383940414243444546474849505152535455565758596061626364656667"
+    "6869707172737475767778798081828384858687888990919293949596979899";
 
 int
 pyusdt_buf_long(struct pyusdt_buf *b, long long v)
 {
-    char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "%lld", v);
+    /* digits end at tmp + PYUSDT_BUF_BLOCK: a block copy stays inside */
+    char tmp[2 * PYUSDT_BUF_BLOCK];
+    char *end = tmp + PYUSDT_BUF_BLOCK, *p = end;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+                                 : (unsigned long long)v;
 
-    return pyusdt_buf_append(b, tmp, (size_t)n);
+    while (u >= 100) {
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        p -= 2;
+        memcpy(p, pyusdt_digit_pairs + 2 * r, 2);
+    }
+    if (u >= 10) {
+        p -= 2;
+        memcpy(p, pyusdt_digit_pairs + 2 * u, 2);
+    }
+    else {
+        *--p = (char)('0' + u);
+    }
+    if (v < 0) {
+        *--p = '-';
+    }
+    return pyusdt_buf_append_block(b, p, (size_t)(end - p));
 }
+
+static const char hex_pairs[513] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
 int
 pyusdt_buf_hex(struct pyusdt_buf *b, uintptr_t v)
 {
-    char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "0x%jx", (uintmax_t)v);
+    char tmp[2 * PYUSDT_BUF_BLOCK];
+    char *end = tmp + PYUSDT_BUF_BLOCK, *p = end;
 
-    return pyusdt_buf_append(b, tmp, (size_t)n);
+    do {
+        p -= 2;
+        memcpy(p, hex_pairs + 2 * (v & 0xff), 2);
+        v >>= 8;
+    } while (v != 0);
+    if (p[0] == '0' && p + 1 < end) {
+        p++;            /* a leading zero of the top byte (but keep "0") */
+    }
+    *--p = 'x';
+    *--p = '0';
+    return pyusdt_buf_append_block(b, p, (size_t)(end - p));
 }
 
 int
@@ -178,16 +198,4 @@ pyusdt_buf_name_char(struct pyusdt_buf *b, uint32_t cp)
         return escape_codepoint(b, cp);
     }
     return pyusdt_buf_utf8(b, cp);
-}
-
-const char *
-pyusdt_buf_finish(struct pyusdt_buf *b)
-{
-    if (b->truncated) {
-        memcpy(b->data + b->len, PYUSDT_ELLIPSIS, sizeof(PYUSDT_ELLIPSIS));
-    }
-    else {
-        b->data[b->len] = '\0';
-    }
-    return b->data;
 }

@@ -10,8 +10,15 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define PYUSDT_ELLIPSIS "..."
+
+/* Room kept at the end of a buffer for the ellipsis and the NUL. */
+#define PYUSDT_BUF_RESERVE (sizeof(PYUSDT_ELLIPSIS))
+
+/* pyusdt_buf_append_block() copies this many bytes at once. */
+#define PYUSDT_BUF_BLOCK 32
 
 struct pyusdt_buf {
     char *data;
@@ -24,9 +31,65 @@ struct pyusdt_buf {
 void pyusdt_buf_init(struct pyusdt_buf *b, char *mem, size_t cap);
 
 /* Each append is all or nothing: 0 if it fit, -1 once the buffer is full
- * (then every later append is refused too). */
-int pyusdt_buf_append(struct pyusdt_buf *b, const char *s, size_t n);
-int pyusdt_buf_puts(struct pyusdt_buf *b, const char *s);
+ * (then every later append is refused too).  The small writers are inline:
+ * a repr is written on every traced return. */
+static inline int
+pyusdt_buf_append(struct pyusdt_buf *b, const char *s, size_t n)
+{
+    if (b->truncated || n > b->cap - PYUSDT_BUF_RESERVE - b->len) {
+        b->truncated = 1;
+        return -1;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    return 0;
+}
+
+/* pyusdt_buf_append() for short text in a scratch buffer that can be read
+ * PYUSDT_BUF_BLOCK bytes from s: one fixed-size copy (a few moves, no
+ * call) when the buffer has that much room left, as it has for all but
+ * its end. */
+static inline int
+pyusdt_buf_append_block(struct pyusdt_buf *b, const char *s, size_t n)
+{
+    if (!b->truncated && n <= b->cap - PYUSDT_BUF_RESERVE - b->len
+        && b->cap - b->len >= PYUSDT_BUF_BLOCK) {
+        memcpy(b->data + b->len, s, PYUSDT_BUF_BLOCK);
+        b->len += n;
+        return 0;
+    }
+    return pyusdt_buf_append(b, s, n);
+}
+
+static inline int
+pyusdt_buf_puts(struct pyusdt_buf *b, const char *s)
+{
+    return pyusdt_buf_append(b, s, strlen(s));
+}
+
+/* Bytes left before the buffer is full. */
+static inline size_t
+pyusdt_buf_room(const struct pyusdt_buf *b)
+{
+    return b->truncated ? 0 : b->cap - PYUSDT_BUF_RESERVE - b->len;
+}
+
+/* NUL-terminate and return the text, with "..." if anything was cut. */
+static inline const char *
+pyusdt_buf_finish(struct pyusdt_buf *b)
+{
+    if (b->truncated) {
+        memcpy(b->data + b->len, PYUSDT_ELLIPSIS, sizeof(PYUSDT_ELLIPSIS));
+    }
+    else {
+        b->data[b->len] = '\0';
+    }
+    return b->data;
+}
+
+/* %lld and 0x%jx, without snprintf (which costs more than the rest of a
+ * repr): two digits at a time from these tables. */
+extern const char pyusdt_digit_pairs[201];
 int pyusdt_buf_long(struct pyusdt_buf *b, long long v);
 int pyusdt_buf_hex(struct pyusdt_buf *b, uintptr_t v);
 
@@ -46,8 +109,5 @@ int pyusdt_buf_repr_byte(struct pyusdt_buf *b, unsigned char c, char quote);
 /* Append a code point of a name (file or function): UTF-8 as is, but a
  * lone surrogate (an undecodable byte of a file name) as \udcXX. */
 int pyusdt_buf_name_char(struct pyusdt_buf *b, uint32_t cp);
-
-/* NUL-terminate and return the text, with "..." if anything was cut. */
-const char *pyusdt_buf_finish(struct pyusdt_buf *b);
 
 #endif /* PYUSDT_STRBUF_H */

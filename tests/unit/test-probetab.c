@@ -1,6 +1,5 @@
 /* test-probetab.c - unit tests for src/probetab.c: the probe names in the
- * order of enum pyusdt_probe, pyusdt_probe_lookup (exact names only) and
- * pyusdt_mask_format (comma-separated names in probe order, "" for 0, -1
+ * order of enum pyusdt_probe, and pyusdt_mask_format (comma-separated names in probe order, "" for 0, -1
  * when the output is too small, exact boundary sizes, no write past len).
  */
 #include "config.h"
@@ -78,79 +77,6 @@ START_TEST(test_probe_name_out_of_range)
     ck_assert_ptr_eq(pyusdt_probe_name(-1), NULL);
     ck_assert_ptr_eq(pyusdt_probe_name(PYUSDT_NPROBES), NULL);
     ck_assert_ptr_eq(pyusdt_probe_name(1000), NULL);
-}
-END_TEST
-
-/* ---------------------------------------------------------- lookup */
-
-START_TEST(test_lookup_each)
-{
-    ck_assert_int_eq(pyusdt_probe_lookup("PY_START"), PYUSDT_PY_START);
-    ck_assert_int_eq(pyusdt_probe_lookup("PY_RESUME"), PYUSDT_PY_RESUME);
-    ck_assert_int_eq(pyusdt_probe_lookup("PY_RETURN"), PYUSDT_PY_RETURN);
-    ck_assert_int_eq(pyusdt_probe_lookup("PY_YIELD"), PYUSDT_PY_YIELD);
-    ck_assert_int_eq(pyusdt_probe_lookup("CALL"), PYUSDT_CALL);
-    ck_assert_int_eq(pyusdt_probe_lookup("LINE"), PYUSDT_LINE);
-    ck_assert_int_eq(pyusdt_probe_lookup("PY_UNWIND"), PYUSDT_PY_UNWIND);
-    ck_assert_int_eq(pyusdt_probe_lookup("PY_THROW"), PYUSDT_PY_THROW);
-    ck_assert_int_eq(pyusdt_probe_lookup("RAISE"), PYUSDT_RAISE);
-}
-END_TEST
-
-START_TEST(test_lookup_round_trip)
-{
-    for (int i = 0; i < PYUSDT_NPROBES; i++) {
-        ck_assert_int_eq(pyusdt_probe_lookup(pyusdt_probe_name(i)), i);
-    }
-}
-END_TEST
-
-START_TEST(test_lookup_empty)
-{
-    ck_assert_int_eq(pyusdt_probe_lookup(""), -1);
-}
-END_TEST
-
-START_TEST(test_lookup_prefixes)
-{
-    ck_assert_int_eq(pyusdt_probe_lookup("PY_"), -1);
-    ck_assert_int_eq(pyusdt_probe_lookup("P"), -1);
-    ck_assert_int_eq(pyusdt_probe_lookup("PY_STAR"), -1);
-    ck_assert_int_eq(pyusdt_probe_lookup("PY_RE"), -1);
-    ck_assert_int_eq(pyusdt_probe_lookup("CAL"), -1);
-    ck_assert_int_eq(pyusdt_probe_lookup("RAIS"), -1);
-}
-END_TEST
-
-START_TEST(test_lookup_extensions)
-{
-    ck_assert_int_eq(pyusdt_probe_lookup("PY_STARTX"), -1);
-    ck_assert_int_eq(pyusdt_probe_lookup("CALLS"), -1);
-    ck_assert_int_eq(pyusdt_probe_lookup("PY_START "), -1);
-    ck_assert_int_eq(pyusdt_probe_lookup(" LINE"), -1);
-    ck_assert_int_eq(pyusdt_probe_lookup("PY_START,CALL"), -1);
-    ck_assert_int_eq(pyusdt_probe_lookup("C_RAISE"), -1);
-}
-END_TEST
-
-START_TEST(test_lookup_case_sensitive)
-{
-    ck_assert_int_eq(pyusdt_probe_lookup("py_start"), -1);
-    ck_assert_int_eq(pyusdt_probe_lookup("call"), -1);
-    ck_assert_int_eq(pyusdt_probe_lookup("Line"), -1);
-    ck_assert_int_eq(pyusdt_probe_lookup("RAISe"), -1);
-}
-END_TEST
-
-START_TEST(test_lookup_other_events)
-{
-    /* sys.monitoring events pyusdt has no probe for */
-    ck_assert_int_eq(pyusdt_probe_lookup("INSTRUCTION"), -1);
-    ck_assert_int_eq(pyusdt_probe_lookup("JUMP"), -1);
-    ck_assert_int_eq(pyusdt_probe_lookup("BRANCH"), -1);
-    ck_assert_int_eq(pyusdt_probe_lookup("RERAISE"), -1);
-    ck_assert_int_eq(pyusdt_probe_lookup("EXCEPTION_HANDLED"), -1);
-    ck_assert_int_eq(pyusdt_probe_lookup("STOP_ITERATION"), -1);
 }
 END_TEST
 
@@ -278,7 +204,6 @@ probetab_suite(void)
 {
     Suite *s = suite_create("probetab");
     TCase *tc_name = tcase_create("names");
-    TCase *tc_lookup = tcase_create("lookup");
     TCase *tc_format = tcase_create("mask_format");
 
     tcase_add_test(tc_name, test_probe_count);
@@ -286,14 +211,6 @@ probetab_suite(void)
     tcase_add_test(tc_name, test_probe_name_out_of_range);
     suite_add_tcase(s, tc_name);
 
-    tcase_add_test(tc_lookup, test_lookup_each);
-    tcase_add_test(tc_lookup, test_lookup_round_trip);
-    tcase_add_test(tc_lookup, test_lookup_empty);
-    tcase_add_test(tc_lookup, test_lookup_prefixes);
-    tcase_add_test(tc_lookup, test_lookup_extensions);
-    tcase_add_test(tc_lookup, test_lookup_case_sensitive);
-    tcase_add_test(tc_lookup, test_lookup_other_events);
-    suite_add_tcase(s, tc_lookup);
 
     tcase_add_test(tc_format, test_format_zero);
     tcase_add_test(tc_format, test_format_len_zero);

@@ -7,8 +7,10 @@
 #include "config.h"
 
 #include <check.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -293,6 +295,120 @@ START_TEST(test_hex)
 }
 END_TEST
 
+/* Every number of digits, both signs, at every position of a buffer
+ * (the block copy of PYUSDT_BUF_BLOCK bytes is taken only with that much
+ * room left, the plain append near the end): what snprintf writes, and
+ * nothing past cap. */
+START_TEST(test_long_every_length_and_position)
+{
+    for (int digits = 1; digits <= 19; digits++) {
+        long long v = 1;
+        for (int i = 1; i < digits; i++) {
+            v = v * 10 + (i % 10);
+        }
+        for (int sign = 0; sign < 2; sign++) {
+            long long x = sign ? -v : v;
+            char want[32];
+            int n = snprintf(want, sizeof(want), "%lld", x);
+            for (size_t pad = 0; pad < 60; pad++) {
+                buf_setup(64);
+                for (size_t i = 0; i < pad; i++) {
+                    pyusdt_buf_append(&buf, "p", 1);
+                }
+                int fits = pad + (size_t)n <= 64 - PYUSDT_BUF_RESERVE;
+                ck_assert_int_eq(pyusdt_buf_long(&buf, x), fits ? 0 : -1);
+                const char *got = pyusdt_buf_finish(&buf);
+                if (fits) {
+                    ck_assert_str_eq(got + pad, want);
+                }
+                assert_untouched_from(64);
+            }
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_hex_every_length_and_position)
+{
+    for (int bits = 0; bits <= 64; bits += 4) {
+        uintptr_t v = bits == 0 ? 0 : UINTPTR_MAX >> (64 - bits);
+        char want[32];
+        int n = snprintf(want, sizeof(want), "0x%" PRIxPTR, v);
+        for (size_t pad = 0; pad < 60; pad++) {
+            buf_setup(64);
+            for (size_t i = 0; i < pad; i++) {
+                pyusdt_buf_append(&buf, "p", 1);
+            }
+            int fits = pad + (size_t)n <= 64 - PYUSDT_BUF_RESERVE;
+            ck_assert_int_eq(pyusdt_buf_hex(&buf, v), fits ? 0 : -1);
+            const char *got = pyusdt_buf_finish(&buf);
+            if (fits) {
+                ck_assert_str_eq(got + pad, want);
+            }
+            assert_untouched_from(64);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_room_counts_down)
+{
+    buf_setup(16);
+    ck_assert_uint_eq(pyusdt_buf_room(&buf), 16 - PYUSDT_BUF_RESERVE);
+    pyusdt_buf_puts(&buf, "abc");
+    ck_assert_uint_eq(pyusdt_buf_room(&buf), 16 - PYUSDT_BUF_RESERVE - 3);
+}
+END_TEST
+
+START_TEST(test_room_zero_once_truncated)
+{
+    buf_setup(16);
+    ck_assert_int_eq(pyusdt_buf_puts(&buf, "0123456789abcdef"), -1);
+    ck_assert_uint_eq(pyusdt_buf_room(&buf), 0);
+}
+END_TEST
+
+/* A block copy reads PYUSDT_BUF_BLOCK bytes of its source and writes
+ * them, but counts only n: the text is n bytes. */
+START_TEST(test_block_counts_only_n)
+{
+    char src[PYUSDT_BUF_BLOCK];
+
+    memset(src, 'q', sizeof(src));
+    memcpy(src, "12", 2);
+    buf_setup(64);
+    ck_assert_int_eq(pyusdt_buf_append_block(&buf, src, 2), 0);
+    ck_assert_int_eq(pyusdt_buf_puts(&buf, "x"), 0);
+    ck_assert_str_eq(pyusdt_buf_finish(&buf), "12x");
+}
+END_TEST
+
+/* Near the end there is no room for a block: the plain append runs and
+ * nothing is written past cap. */
+START_TEST(test_block_near_the_end)
+{
+    char src[PYUSDT_BUF_BLOCK];
+
+    memset(src, 'q', sizeof(src));
+    buf_setup(40);
+    for (int i = 0; i < 30; i++) {
+        pyusdt_buf_append(&buf, "p", 1);
+    }
+    ck_assert_int_eq(pyusdt_buf_append_block(&buf, src, 6), 0);
+    ck_assert_uint_eq(buf.len, 36);
+    ck_assert_int_eq(pyusdt_buf_append_block(&buf, src, 1), -1);
+    assert_untouched_from(40);
+}
+END_TEST
+
+START_TEST(test_puts_empty)
+{
+    buf_setup(8);
+    ck_assert_int_eq(pyusdt_buf_puts(&buf, ""), 0);
+    ck_assert_str_eq(pyusdt_buf_finish(&buf), "");
+}
+END_TEST
+
 /* ---------------------------------------------------------- UTF-8 */
 
 START_TEST(test_utf8_lengths)
@@ -535,6 +651,13 @@ strbuf_suite(void)
     tcase_add_test(tc_num, test_long);
     tcase_add_test(tc_num, test_long_too_long_is_refused);
     tcase_add_test(tc_num, test_hex);
+    tcase_add_test(tc_num, test_long_every_length_and_position);
+    tcase_add_test(tc_buf, test_room_counts_down);
+    tcase_add_test(tc_buf, test_room_zero_once_truncated);
+    tcase_add_test(tc_buf, test_block_counts_only_n);
+    tcase_add_test(tc_buf, test_block_near_the_end);
+    tcase_add_test(tc_buf, test_puts_empty);
+    tcase_add_test(tc_num, test_hex_every_length_and_position);
     suite_add_tcase(s, tc_num);
 
     tcase_add_test(tc_utf8, test_utf8_lengths);
