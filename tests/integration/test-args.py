@@ -3,7 +3,6 @@
 
 import ast
 import dis
-import os
 import re
 import subprocess
 

@@ -5,10 +5,9 @@ traced; a tracer attached before import sees events on before `import
 pyusdt` returns."""
 
 import subprocess
-import sys
 
-from pyusdttest import (PYTHON, TAP, Bpftrace, Controlled, parse_maps,
-                        probe, python_env, require_tracing)
+from pyusdttest import (PYTHON, TAP, Bpftrace, Driven, parse_maps, probe,
+                        python_env, require_tracing)
 
 MONITORING_BITS = {"PY_START": 1, "PY_RETURN": 4, "LINE": 32}
 
@@ -29,7 +28,7 @@ def bits(names):
 def main():
     tap = TAP()
     require_tracing(tap)
-    ctl = Controlled()
+    ctl = Driven("ctl.py", hello="state")
     st = ctl.hello
     tap.eq((st["attached"], st["enabled"], st["events"], st["poller"],
             st["tool_id"]), ([], [], 0, True, None),
@@ -74,7 +73,7 @@ def main():
     tap.ok(ok, "detached: id 3 given back", waited)
     tap.eq(ctl.ask("claim 3"), {"claimed": 3},
            "the program can claim id 3 then")
-    status, err = ctl.quit()
+    status, err = ctl.finish("quit")
     tap.eq((status, err), (0, ""), "program exits 0 and silent on stderr")
 
     # tracer first: events on before `import pyusdt` returns
@@ -88,12 +87,12 @@ def main():
 
     # PYUSDT_VERBOSE=1 reports each change, one line each
     env = python_env(PYUSDT_VERBOSE=1)
-    ctl = Controlled(env=env)
+    ctl = Driven("ctl.py", env=env, hello="state")
     bt = attach(ctl.pid, ["PY_START"])
     ctl.wait_state("enabled", ["PY_START"])
     bt.stop()
     ctl.wait_state("enabled", [])
-    status, err = ctl.quit()
+    status, err = ctl.finish("quit")
     tap.eq(err, "pyusdt: events on: PY_START\npyusdt: all events off\n",
            "PYUSDT_VERBOSE=1 reports state changes on stderr")
     tap.done()

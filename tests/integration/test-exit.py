@@ -13,9 +13,9 @@ import threading
 import time
 
 import uprobes
-from pyusdttest import (LIBRARY, PYTHON, TAP, Bpftrace, parse_maps, probe,
-                        python_env, require_tracing)
-from reltest import outcome, run_timed, workload
+from pyusdttest import (LIBRARY, PYTHON, TAP, Bpftrace, outcome, parse_maps,
+                        probe, python_env, require_tracing, run_timed,
+                        workload_normalized)
 
 MODES = ("exit3", "atexit", "daemon", "nondaemon", "raise", "keyboard",
          "osexit", "sigterm", "cleared")
@@ -60,9 +60,9 @@ class Churn:
 
 def command(mode, launcher=True):
     if mode == "early":
-        return [PYTHON, workload("rel_exit.py"), mode]
+        return [PYTHON, workload_normalized("exits.py"), mode]
     return [PYTHON] + (["-m", "pyusdt"] if launcher else []) + [
-        workload("rel_exit.py"), mode]
+        workload_normalized("exits.py"), mode]
 
 
 def baseline(mode):
@@ -146,7 +146,7 @@ def main():
 
     # bpftrace attached all along: same endings, and events of the atexit
     # handler (which runs before pyusdt's own exit hook) are counted
-    path = workload("rel_exit.py")
+    path = workload_normalized("exits.py")
     prog = "\n".join(
         '%s /str(arg1) == "%s"/ { @c["%s", pid, str(arg0)] = count(); }'
         % (probe(p), path, p) for p in ("PY_START", "PY_RETURN"))

@@ -12,9 +12,9 @@ import json
 import subprocess
 import time
 
-from pyusdttest import (PYTHON, TAP, Bpftrace, parse_maps, probe, python_env,
-                        require_tracing)
-from reltest import Driven, attach_pid, per_probe, workload
+from pyusdttest import (PYTHON, TAP, Bpftrace, Driven, attach_pid, parse_maps,
+                        per_probe, probe, python_env, require_tracing,
+                        workload_normalized)
 
 THREAD_WARNING = "DeprecationWarning: This process (pid=%d) is " \
     "multi-threaded, use of fork() may lead to deadlocks in the child."
@@ -22,7 +22,7 @@ THREAD_WARNING = "DeprecationWarning: This process (pid=%d) is " \
 
 def untraced_forks(tap, flags):
     name = " ".join(flags) or "plain"
-    ctl = Driven("rel_forkctl.py", flags)
+    ctl = Driven("forking.py", flags)
     st = ctl.ask("state")
     tap.eq((st["poller"], st["warnings"]), (True, []),
            "%s: poller runs before forking" % name)
@@ -47,7 +47,7 @@ def untraced_forks(tap, flags):
 
 
 def traced_child(tap):
-    ctl = Driven("rel_forkctl.py")
+    ctl = Driven("forking.py")
     child = ctl.ask("fork")
     tap.ok(child.get("child", 0) > 0 and child["child"] != ctl.pid
            and child["poller"] and child["tool_id"] is None,
@@ -85,7 +85,7 @@ def traced_child(tap):
 def traced_parent_forks(tap):
     """The parent is traced by PID while it forks: the child inherits the
     parent's events and breakpoints but is no target of the tracer."""
-    ctl = Driven("rel_forkctl.py")
+    ctl = Driven("forking.py")
     ctl.ask("state")    # pyusdt is loaded: its probes exist
     bt = attach_pid(ctl.pid, ["PY_START", "PY_RETURN"])
     ok, st = ctl.wait_state("enabled", ["PY_START", "PY_RETURN"])
@@ -114,7 +114,7 @@ def c_fork(tap):
     """fork(2) from C (ctypes) skips os.fork()'s hooks: the child has a
     copy of the poller's state but no thread.  Its exit must not wait for
     the parent's thread."""
-    ctl = Driven("rel_forkctl.py")
+    ctl = Driven("forking.py")
     try:
         st = ctl.ask("cfork", timeout=30)
         tap.eq((st["status"], st["poller"]), (5, True),
@@ -131,7 +131,7 @@ def c_fork(tap):
 def mp_path():
     # spawn and forkserver children name the main module by its normalized
     # path (no "..", as in a VPATH build's): so must the tracer's filter
-    return workload("rel_mp.py")
+    return workload_normalized("multiproc.py")
 
 
 def run_mp(method, launcher, env=None):

@@ -9,8 +9,7 @@ import re
 import subprocess
 
 from pyusdttest import (PYTHON, TAP, Bpftrace, probe, python_env,
-                        require_tracing)
-from reltest import workload
+                        require_tracing, workload_normalized)
 
 OBJ = r"<__main__\.%s object at 0x[0-9a-f]+>"
 KINDS = ("Raising", "Recursive", "Huge", "Slow", "Mutating", "Keyboard",
@@ -22,7 +21,7 @@ WANT_OUT = "dunders called: []\nstate: []\ndone\n"
 def main():
     tap = TAP()
     require_tracing(tap)
-    path = workload("rel_hostile.py")
+    path = workload_normalized("hostile.py")
     plain = subprocess.run([PYTHON, path], env=python_env(),
                            capture_output=True, text=True, timeout=120)
     tap.eq((plain.returncode, plain.stdout, plain.stderr), (0, WANT_OUT, ""),

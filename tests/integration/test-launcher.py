@@ -4,7 +4,6 @@ input gets one line and a documented status.  Needs no tracer."""
 
 import os
 import subprocess
-import sys
 import tempfile
 
 from pyusdttest import (BUILDDIR, LIBRARY, PYTHON, TAP, python_env,

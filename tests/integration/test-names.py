@@ -13,11 +13,10 @@ import sys
 import tempfile
 
 from pyusdttest import (PYTHON, TAP, WORKLOADS, Bpftrace, probe, python_env,
-                        require_tracing)
-from reltest import workload
+                        require_tracing, workload_normalized)
 
 sys.path.insert(0, WORKLOADS)
-from rel_names import CASES, FIRST  # noqa: E402
+from odd_names import CASES, FIRST  # noqa: E402
 
 NAME_MAX = 1023     # bytes of an escaped name, "..." included (pyusdt(7))
 HEAD = 190          # bytes of each string bpftrace prints (max_strlen 200)
@@ -100,7 +99,7 @@ def main():
     os.environ["BPFTRACE_MAX_STRLEN"] = str(HEAD + 10)
     runs = {}
     with Bpftrace(prog, add_ready=False) as bt:
-        for label, args in (("cases", [workload("rel_names.py")]),
+        for label, args in (("cases", [workload_normalized("odd_names.py")]),
                             ("bad", [bad]), ("deep", [deep])):
             p = subprocess.Popen([os.fsencode(PYTHON), b"-m", b"pyusdt",
                                   os.fsencode(args[0])], env=python_env(),

@@ -25,10 +25,9 @@ import tempfile
 import time
 
 import uprobes
-from pyusdttest import (BUILDDIR, LIBRARY, PYTHON, TAP, Bpftrace, parse_maps,
-                        probe, python_env, require_tracing, tracing_lock,
-                        tracing_missing)
-from reltest import Driven
+from pyusdttest import (BUILDDIR, LIBRARY, PYTHON, TAP, Bpftrace, Driven,
+                        parse_maps, probe, python_env, require_tracing,
+                        tracing_lock, tracing_missing)
 
 # syscalls that open files or sockets, change files, run programs or reach
 # into other processes
@@ -153,9 +152,9 @@ def syscall_program(pid, usdt):
 
 
 def run_quiet(with_pyusdt):
-    """The same conversation with rel_quiet.py, with or without pyusdt,
+    """The same conversation with quiet.py, with or without pyusdt,
     every syscall counted: (syscalls, opened, records, status)."""
-    prog = Driven("rel_quiet.py", ["pyusdt"] if with_pyusdt else [],
+    prog = Driven("quiet.py", ["pyusdt"] if with_pyusdt else [],
                   via_launcher=False, env=python_env(PYUSDT_CHECK_MSEC=2))
     prog.ask("hello")
     bt = Bpftrace(syscall_program(prog.pid, with_pyusdt),

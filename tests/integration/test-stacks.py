@@ -4,9 +4,9 @@ a known stack, compared with the stack the program reports itself
 (sys._getframe), exactly; the frames it entered before bpftrace attached
 are in it.  Threads, a generator, coroutines awaited through three
 levels, recursion deeper than the cut, a thread with no Python frame, a
-name that is not ASCII, a known sleep for offcpu.bt; pyusdt-flamegraph turns the output into
-well-formed SVG that holds the frames, and that headless Chromium draws
-as a flame graph; austin, sampling the same program from outside, takes
+name that is not ASCII, a known sleep for offcpu.bt; pyusdt-flamegraph
+turns the output into well-formed SVG that holds the frames, and that
+headless Chromium draws as a flame graph; austin, sampling the same program from outside, takes
 the same stack as profile.bt (Debian 13 has austin 3.7, which reads
 Python up to 3.13; testing has no austin package, so the comparison runs
 on 3.13 only)."""
@@ -21,7 +21,7 @@ import time
 import xml.dom.minidom
 import zlib
 
-from pyusdttest import (BUILDDIR, PYTHON, SRCDIR, TAP, Bpftrace,
+from pyusdttest import (BUILDDIR, PYTHON, TAP, Bpftrace,
                         python_env, require_tracing, workload)
 
 SCRIPTS = os.path.join(BUILDDIR, "tests", "scripts")

@@ -14,9 +14,8 @@ import os
 import time
 
 import uprobes
-from pyusdttest import (LIBRARY, TAP, parse_maps, python_env,
-                        require_tracing)
-from reltest import Driven, attach_pid
+from pyusdttest import (LIBRARY, TAP, Driven, attach_pid, parse_maps,
+                        python_env, require_tracing)
 
 CYCLES = 200
 ROUND = 1000
@@ -27,7 +26,7 @@ def main():
     tap = TAP()
     require_tracing(tap, uprobes.missing)
     table = uprobes.usdt_probes(LIBRARY)
-    prog = Driven("rel_threads.py", env=python_env(PYUSDT_CHECK_MSEC=2))
+    prog = Driven("attach_threads.py", env=python_env(PYUSDT_CHECK_MSEC=2))
     tids = prog.ask("tids")
     tap.eq(len(set(tids)), 8, "8 worker threads")
     bad = []

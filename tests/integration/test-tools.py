@@ -13,8 +13,7 @@ import subprocess
 import sys
 
 from pyusdttest import (PYTHON, TAP, Bpftrace, parse_maps, probe, python_env,
-                        require_tracing)
-from reltest import workload
+                        require_tracing, workload_normalized)
 
 NO_ID = ("pyusdt: no free sys.monitoring tool id (3, 4 and 5 are taken); "
          "probes stay inactive\n")
@@ -73,7 +72,8 @@ CASES = [
 
 
 def run(tools, ids):
-    return subprocess.run([PYTHON, workload("rel_tools.py"), "+".join(tools)]
+    return subprocess.run([PYTHON, workload_normalized("other_tools.py"),
+                           "+".join(tools)]
                           + [str(i) for i in ids], env=python_env(),
                           capture_output=True, text=True, timeout=120)
 
@@ -87,7 +87,7 @@ def plain(tools, ids):
             "sys.modules['pyusdt'] = m\n"
             "sys.argv = %r\n"
             "exec(compile(open(sys.argv[0]).read(), sys.argv[0], 'exec'))\n"
-            % ([workload("rel_tools.py"), "+".join(tools)]
+            % ([workload_normalized("other_tools.py"), "+".join(tools)]
                + [str(i) for i in ids]))
     return subprocess.run([PYTHON, "-c", code], env=python_env(),
                           capture_output=True, text=True, timeout=120)
@@ -101,7 +101,8 @@ def creturn(tap):
     included.  Any tool with CALL on does the same: pyusdt adds nothing
     to what such a tool causes."""
     def run(mode):
-        return subprocess.run([PYTHON, workload("creturn.py"), mode],
+        return subprocess.run([PYTHON, workload_normalized("creturn.py"),
+                               mode],
                               env=python_env(), capture_output=True,
                               text=True, timeout=60).stdout.strip()
     plain = run("plain")
@@ -123,7 +124,7 @@ def main():
     creturn(tap)
     if sys.version_info >= (3, 14):
         CASES.append((["pdbmon"], [], 4, 300, ""))
-    path = workload("rel_tools.py")
+    path = workload_normalized("other_tools.py")
     untraced = {}
     for tools, ids, _tool_id, _hits, _err in CASES:
         name = "+".join(tools) + (" (ids %s taken)" % ids if ids else "")

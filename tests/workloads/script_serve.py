@@ -5,11 +5,10 @@ commands on stdin and replies with one JSON line each.
     run NAME     run one of the workloads below, in this process
     quit         exit
 """
-import json
 import os
-import sys
 
 import pyusdt
+from serve import Stop, pyusdt_state, serve
 
 
 def a(n):
@@ -58,26 +57,13 @@ def reads():
 RUN = {"work": work, "lines": lines, "reads": reads}
 
 
-def reply(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
+def run(name):
+    RUN[name]()
+    return {"done": name}
 
 
-for line in sys.stdin:
-    cmd = line.split()
-    if not cmd:
-        continue
-    if cmd[0] == "state":
-        st = pyusdt.state()
-        st["attached"] = list(st["attached"])
-        st["enabled"] = list(st["enabled"])
-        tool = st["tool_id"]
-        st["events"] = (sys.monitoring.get_events(tool)
-                        if tool is not None else 0)
-        reply(st)
-    elif cmd[0] == "run":
-        RUN[cmd[1]]()
-        reply({"done": cmd[1]})
-    elif cmd[0] == "quit":
-        reply({"bye": True})
-        break
+def quit_():
+    raise Stop({"bye": True})
+
+
+serve({"state": lambda: pyusdt_state(pyusdt), "run": run, "quit": quit_})

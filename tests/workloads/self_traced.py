@@ -84,11 +84,11 @@ def main():
     for t in threads:
         t.join()
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import rel_hostile
-    import rel_names
-    rel_hostile.main()
-    for k, case in enumerate(rel_names.CASES):
-        rel_names.make(k, *case)()
+    import hostile
+    import odd_names
+    hostile.main()
+    for k, case in enumerate(odd_names.CASES):
+        odd_names.make(k, *case)()
     mon = sys.monitoring
     tool = pyusdt.state()["tool_id"]
     for event in (mon.events.PY_START, mon.events.CALL, mon.events.LINE,

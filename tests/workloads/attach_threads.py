@@ -17,13 +17,13 @@ it makes no Python call at all (it waits in C) until told to run a round
   exit           stop and join the workers, exit 0
 """
 import gc
-import json
 import queue
 import sys
 import threading
 import time
 
 import pyusdt
+from serve import Stop, pyusdt_state, serve
 
 NTHREADS = 8
 inboxes = [queue.SimpleQueue() for _ in range(NTHREADS)]
@@ -78,49 +78,47 @@ def rss_kib():
     return -1
 
 
-def reply(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
-
-
 threads = [threading.Thread(target=worker, args=(k,))
            for k in range(NTHREADS)]
 for t in threads:
     t.start()
 ALL = range(NTHREADS)
 
-for line in sys.stdin:
-    cmd = line.split()
-    if not cmd:
-        continue
-    if cmd[0] == "state":
-        st = pyusdt.state()
-        st["attached"] = list(st["attached"])
-        st["enabled"] = list(st["enabled"])
-        tool = st["tool_id"]
-        st["events"] = sys.monitoring.get_events(tool) if tool is not None \
-            else 0
-        reply(st)
-    elif cmd[0] == "tids":
-        reply([t.native_id for t in threads])
-    elif cmd[0] in ("quiet", "churn"):
-        tell([int(cmd[1])], (cmd[0],))
-        reply({cmd[0]: int(cmd[1])})
-    elif cmd[0] == "round":
-        tell([int(cmd[1])], ("round", int(cmd[2])))
-        reply({"done": int(cmd[2])})
-    elif cmd[0] == "roundall":
-        tell(ALL, ("round", int(cmd[1])))
-        reply({"done": int(cmd[1])})
-    elif cmd[0] == "mem":
-        tell(ALL, ("quiet",))
-        gc.collect()
-        mem = {"rss": rss_kib(), "blocks": sys.getallocatedblocks()}
-        tell(ALL, ("churn",))
-        reply(mem)
-    elif cmd[0] == "exit":
-        tell(ALL, ("stop",))
-        for t in threads:
-            t.join()
-        reply({"bye": True})
-        break
+
+
+def quiet_or_churn(what):
+    def command(k):
+        tell([int(k)], (what,))
+        return {what: int(k)}
+    return command
+
+
+def round_(k, n):
+    tell([int(k)], ("round", int(n)))
+    return {"done": int(n)}
+
+
+def roundall(n):
+    tell(ALL, ("round", int(n)))
+    return {"done": int(n)}
+
+
+def mem():
+    tell(ALL, ("quiet",))
+    gc.collect()
+    seen = {"rss": rss_kib(), "blocks": sys.getallocatedblocks()}
+    tell(ALL, ("churn",))
+    return seen
+
+
+def exit_():
+    tell(ALL, ("stop",))
+    for t in threads:
+        t.join()
+    raise Stop({"bye": True})
+
+
+serve({"state": lambda: pyusdt_state(pyusdt),
+       "tids": lambda: [t.native_id for t in threads],
+       "quiet": quiet_or_churn("quiet"), "churn": quiet_or_churn("churn"),
+       "round": round_, "roundall": roundall, "mem": mem, "exit": exit_})

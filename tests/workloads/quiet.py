@@ -8,9 +8,10 @@ exits at once), "state" (pyusdt's enabled probes, or None), "record"
 (audit events and imports seen so far, then forget them), "exit".
 """
 import builtins
-import json
 import os
 import sys
+
+from serve import Stop, serve
 
 if len(sys.argv) > 1 and sys.argv[1] == "pyusdt":
     import pyusdt
@@ -44,39 +45,36 @@ def work(i):
     return i + 1
 
 
-def reply(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
+def run_work(n):
+    total = 0
+    for i in range(int(n)):
+        total += work(i)
+    return {"done": int(n)}
+
+
+def fork():
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return {"forked": True}
+
+
+def state():
+    return {"enabled": list(pyusdt.state()["enabled"]) if pyusdt else None}
+
+
+def record():
+    seen = {"audits": sorted(set(audits)), "imports": sorted(set(imports))}
+    audits.clear()
+    imports.clear()
+    return seen
+
+
+def exit_():
+    raise Stop({"bye": True})
 
 
 recording = True
-while True:
-    line = sys.stdin.readline()
-    if not line:
-        break
-    cmd = line.split()
-    if not cmd:
-        continue
-    if cmd[0] == "hello":
-        reply({"pid": os.getpid()})
-    elif cmd[0] == "work":
-        total = 0
-        for i in range(int(cmd[1])):
-            total += work(i)
-        reply({"done": int(cmd[1])})
-    elif cmd[0] == "fork":
-        pid = os.fork()
-        if pid == 0:
-            os._exit(0)
-        os.waitpid(pid, 0)
-        reply({"forked": True})
-    elif cmd[0] == "state":
-        reply({"enabled": list(pyusdt.state()["enabled"]) if pyusdt
-               else None})
-    elif cmd[0] == "record":
-        reply({"audits": sorted(set(audits)), "imports": sorted(set(imports))})
-        audits.clear()
-        imports.clear()
-    elif cmd[0] == "exit":
-        reply({"bye": True})
-        break
+serve({"hello": lambda: {"pid": os.getpid()}, "work": run_work,
+       "fork": fork, "state": state, "record": record, "exit": exit_})
