@@ -1,0 +1,58 @@
+"""What bench/run measures and against which targets, and the arithmetic
+its report uses (shared by measure.py and report.py)."""
+
+import os
+import statistics
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(HERE)
+WORKLOADS = ["recursion", "generators", "lines", "exceptions", "mixed"]
+# about 10 ms of plain Python per run each
+SCALE = {"recursion": 2, "generators": 6, "lines": 3, "exceptions": 3,
+         "mixed": 4, "blocking": 1}
+ALL = ("PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD", "CALL", "LINE",
+       "PY_UNWIND", "PY_THROW", "RAISE")
+SETS = [("PY_START",), ("PY_START", "PY_RETURN"), ALL]
+SET_NAME = {SETS[0]: "PY_START", SETS[1]: "START+RETURN", SETS[2]: "all 9"}
+# probe instructions for the bare loop: name, asm, bytes
+FORMS = [
+    ("nop1", "nop", "90"),
+    ("nop5", ".nops 5", "0f 1f 44 00 00"),
+    ("nop5-66", ".byte 0x66; .byte 0x0f; .byte 0x1f; .byte 0x40; .byte 0",
+     "66 0f 1f 40 00"),
+    ("nop6", ".nops 6", "66 0f 1f 44 00 00"),
+]
+TARGET = {
+    "untraced_ratio": 1.01,
+    "import_ms": 2.0,
+    "rss_kib": 1024,
+    "per_hit_vs_bare": 1.2,
+    "repr_big_vs_full": 1.10,
+    "latency_slack_ms": 20,
+    "profile_99": 1.02,
+    "profile_999": 1.10,
+    "offcpu": 1.05,
+}
+CHECK_MSEC = 100        # pyusdt's default poll interval
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def low(values):
+    """The mean of the fastest quarter: noise (other work on the machine)
+    only ever adds time, and one lucky process should not decide."""
+    v = sorted(values)
+    k = max(1, len(v) // 4)
+    return sum(v[:k]) / k
+
+
+def fastest(pairs, mode):
+    """A configuration's time: each process's fastest run, then low()."""
+    return low(p[mode]["best"] for p in pairs if mode in p)
+
+
+def met(ok):
+    return "met" if ok else "NOT MET"
