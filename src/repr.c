@@ -14,38 +14,6 @@
 
 static void repr_obj(PyObject *o, struct pyusdt_buf *b, int depth);
 
-/* The decimal text of v at d (at least 21 bytes there); its length.
- * For the items of a sequence, written straight into the buffer. */
-static inline size_t
-format_long(char *d, long long v)
-{
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
-                                 : (unsigned long long)v;
-    size_t n = 1, sign = v < 0;
-    char *p;
-
-    for (unsigned long long t = u; t >= 10; t /= 10) {
-        n++;
-    }
-    if (sign) {
-        *d = '-';
-    }
-    p = d + sign + n;
-    while (u >= 100) {
-        unsigned r = (unsigned)(u % 100);
-        u /= 100;
-        p -= 2;
-        memcpy(p, pyusdt_digit_pairs + 2 * r, 2);
-    }
-    if (u >= 10) {
-        memcpy(p - 2, pyusdt_digit_pairs + 2 * u, 2);
-    }
-    else {
-        p[-1] = (char)('0' + u);
-    }
-    return sign + n;
-}
-
 /* A small int (the common case) written straight from the object. */
 static inline int
 put_compact(struct pyusdt_buf *b, PyObject *o)
@@ -306,8 +274,8 @@ repr_items(PyObject *const *items, Py_ssize_t n, const char *open,
                 memcpy(d, ", ", 2);
                 d += 2;
             }
-            d += format_long(d, (long long)PyUnstable_Long_CompactValue(
-                                    (PyLongObject *)item));
+            d += pyusdt_format_long(d, (long long)
+                PyUnstable_Long_CompactValue((PyLongObject *)item));
             b->len = (size_t)(d - b->data);
             continue;
         }

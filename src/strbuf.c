@@ -16,37 +16,48 @@ pyusdt_buf_init(struct pyusdt_buf *b, char *mem, size_t cap)
     mem[0] = '\0';
 }
 
-const char pyusdt_digit_pairs[201] =
+static const char digit_pairs[201] =
     "00010203040506070809101112131415161718192021222324252627282930313233"
     "34353637383940414243444546474849505152535455565758596061626364656667"
     "6869707172737475767778798081828384858687888990919293949596979899";
 
-int
-pyusdt_buf_long(struct pyusdt_buf *b, long long v)
+size_t
+pyusdt_format_long(char *d, long long v)
 {
-    /* digits end at tmp + PYUSDT_BUF_BLOCK: a block copy stays inside */
-    char tmp[2 * PYUSDT_BUF_BLOCK];
-    char *end = tmp + PYUSDT_BUF_BLOCK, *p = end;
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
                                  : (unsigned long long)v;
+    size_t n = 1, sign = v < 0;
+    char *p;
 
+    for (unsigned long long t = u; t >= 10; t /= 10) {
+        n++;
+    }
+    if (sign) {
+        *d = '-';
+    }
+    p = d + sign + n;
     while (u >= 100) {
         unsigned r = (unsigned)(u % 100);
         u /= 100;
         p -= 2;
-        memcpy(p, pyusdt_digit_pairs + 2 * r, 2);
+        memcpy(p, digit_pairs + 2 * r, 2);
     }
     if (u >= 10) {
-        p -= 2;
-        memcpy(p, pyusdt_digit_pairs + 2 * u, 2);
+        memcpy(p - 2, digit_pairs + 2 * u, 2);
     }
     else {
-        *--p = (char)('0' + u);
+        p[-1] = (char)('0' + u);
     }
-    if (v < 0) {
-        *--p = '-';
-    }
-    return pyusdt_buf_append_block(b, p, (size_t)(end - p));
+    return sign + n;
+}
+
+int
+pyusdt_buf_long(struct pyusdt_buf *b, long long v)
+{
+    /* PYUSDT_BUF_BLOCK bytes can be read from tmp: a block copy */
+    char tmp[PYUSDT_BUF_BLOCK];
+
+    return pyusdt_buf_append_block(b, tmp, pyusdt_format_long(tmp, v));
 }
 
 static const char hex_pairs[513] =

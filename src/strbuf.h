@@ -88,9 +88,13 @@ pyusdt_buf_finish(struct pyusdt_buf *b)
 }
 
 /* %lld and 0x%jx, without snprintf (which costs more than the rest of a
- * repr): two digits at a time from these tables. */
-extern const char pyusdt_digit_pairs[201];
+ * repr): two digits at a time. */
 int pyusdt_buf_long(struct pyusdt_buf *b, long long v);
+
+/* The decimal text of v at d (at least 21 bytes there), not terminated;
+ * its length.  For the items of a sequence, written straight into the
+ * buffer. */
+size_t pyusdt_format_long(char *d, long long v);
 int pyusdt_buf_hex(struct pyusdt_buf *b, uintptr_t v);
 
 /* Append one code point as UTF-8 (lone surrogates are refused: escape

@@ -8,18 +8,7 @@ names the error, if any); "quit" exits.  Every reply is one JSON line.
 import sys
 
 import pyusdt
-from serve import Stop, pyusdt_state, serve
-
-
-def work(i):
-    return i + 1
-
-
-def run_work(n):
-    total = 0
-    for i in range(int(n)):
-        total += work(i)
-    return {"done": int(n), "total": total}
+from serve import Stop, pyusdt_state, run_work, serve
 
 
 def claim(n):

@@ -21,7 +21,7 @@ import threading
 import time
 import warnings
 
-from serve import pyusdt_state, serve
+from serve import pyusdt_state, run_work, serve
 
 caught = []
 
@@ -39,10 +39,6 @@ if "--logging" in sys.argv:
     import logging  # noqa: E402,F401
 
 
-def work(i):
-    return i + 1
-
-
 def state():
     st = pyusdt_state(pyusdt)
     st["warnings"] = list(caught)
@@ -58,13 +54,6 @@ def cfork():
         sys.exit(5)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status)
-
-
-def run_work(n):
-    total = 0
-    for i in range(int(n)):
-        total += work(i)
-    return {"done": int(n), "total": total}
 
 
 def fork():

@@ -11,7 +11,7 @@ import builtins
 import os
 import sys
 
-from serve import Stop, serve
+from serve import Stop, run_work, serve
 
 if len(sys.argv) > 1 and sys.argv[1] == "pyusdt":
     import pyusdt
@@ -39,17 +39,6 @@ def traced_import(name, *args, **kwargs):
 
 sys.addaudithook(audit)
 builtins.__import__ = traced_import
-
-
-def work(i):
-    return i + 1
-
-
-def run_work(n):
-    total = 0
-    for i in range(int(n)):
-        total += work(i)
-    return {"done": int(n)}
 
 
 def fork():

@@ -29,6 +29,19 @@ def pyusdt_state(pyusdt):
     return st
 
 
+def work(i):
+    """The function whose calls the tests count, by its name."""
+    return i + 1
+
+
+def run_work(n):
+    """The command "work N": work() N times."""
+    total = 0
+    for i in range(int(n)):
+        total += work(i)
+    return {"done": int(n), "total": total}
+
+
 def serve(commands):
     """Run commands[NAME](*ARGS) for each line, and reply with what it
     returns, until the input ends or a command raises Stop."""
