@@ -41,6 +41,16 @@
 
 static PyObject *missing;   /* sys.monitoring.MISSING */
 
+/* CPython's probes that the interpreter fires itself (PYUSDT_PYTHON_BIT):
+ * pyusdt does not fire those. */
+static unsigned int interpreter_fires;
+
+void
+pyusdt_callbacks_set_interpreter_fires(unsigned int mask)
+{
+    interpreter_fires = mask;
+}
+
 /* What the probes say about a code object, cached beside it.  The strings
  * are the UTF-8 of the code object's own str objects (which this holds a
  * reference to, so the pointers stay valid) or escaped copies stored
@@ -207,37 +217,83 @@ int_arg(PyObject *o)
 
 #define ARG(i) ((i) < nargs ? args[(i)] : NULL)
 
+/* Whether CPython's probe NAME is to be fired: a tracer is attached to
+ * it, and the interpreter does not fire it itself. */
+#define PYTHON_ON(NAME) \
+    (*pyusdt_python_semaphore[PYUSDT_PYTHON_##NAME] \
+     && !(interpreter_fires & PYUSDT_PYTHON_BIT(NAME)))
+
+/* The line CPython 3.11 gave its probes: the line of the instruction at
+ * offset (in bytes, as sys.monitoring passes it and dis shows it). */
+static int
+line_at(PyObject *code, PyObject *offset)
+{
+    if (code == NULL || !PyCode_Check(code)) {
+        return 0;
+    }
+    return PyCode_Addr2Line((PyCodeObject *)code, int_arg(offset));
+}
+
+/* CPython's probe of an event (the PYTHON column of PYUSDT_FOR_EACH_PROBE)
+ * and how it fires. */
+#define PYTHON_ON_NONE 0
+#define PYTHON_ON_ENTRY_FIRST PYTHON_ON(function__entry)
+#define PYTHON_ON_ENTRY_AT PYTHON_ON(function__entry)
+#define PYTHON_ON_RETURN_AT PYTHON_ON(function__return)
+#define PYTHON_ON_LINE PYTHON_ON(line)
+#define PYTHON_FIRE_NONE
+#define PYTHON_FIRE_ENTRY_FIRST \
+    pyusdt_fire_python_function_entry(ci->file, ci->name, ci->firstline)
+#define PYTHON_FIRE_ENTRY_AT \
+    pyusdt_fire_python_function_entry(ci->file, ci->name, \
+                                      line_at(ARG(0), ARG(1)))
+#define PYTHON_FIRE_RETURN_AT \
+    pyusdt_fire_python_function_return(ci->file, ci->name, \
+                                       line_at(ARG(0), ARG(1)))
+#define PYTHON_FIRE_LINE \
+    pyusdt_fire_python_line(ci->file, ci->name, int_arg(ARG(1)))
+
 /* A callback: when the probe's semaphore is up, look the code object up
- * and run FIRE, which fires the probe with what the event passes. */
-#define CALLBACK_WITH(NAME, FIRE) \
+ * and run FIRE, which fires the probe with what the event passes; then
+ * CPython's probe of the event, PYTHON. */
+#define CALLBACK_WITH(NAME, FIRE, PYTHON) \
     static PyObject * \
     cb_##NAME(PyObject *self, PyObject *const *args, size_t nargsf, \
               PyObject *kwnames) \
     { \
-        if (pyusdt_##NAME##_semaphore) { \
+        int own = pyusdt_##NAME##_semaphore != 0; \
+        int python = PYTHON_ON_##PYTHON; \
+        if (own || python) { \
             Py_ssize_t nargs = PyVectorcall_NARGS(nargsf); \
             const struct codeinfo *ci = code_info(ARG(0)); \
-            FIRE; \
+            if (own) { \
+                FIRE; \
+            } \
+            if (python) { \
+                PYTHON_FIRE_##PYTHON; \
+            } \
         } \
         Py_RETURN_NONE; \
     }
 
 /* ENTRY: (code, instruction_offset). */
-#define CALLBACK_ENTRY(NAME, fire) \
+#define CALLBACK_ENTRY(NAME, fire, PYTHON) \
     CALLBACK_WITH(NAME, pyusdt_fire_##fire(ci->name, ci->file, \
                                            ci->firstline, int_arg(ARG(1)), \
-                                           ci->qualname))
+                                           ci->qualname), PYTHON)
 
 /* VALUE: (code, instruction_offset, value): the return value, the yielded
  * value, the callable (CALL passes arg0 after it), or the exception.
  * arg4 of the probe is the value's bounded repr. */
-#define CALLBACK_VALUE(NAME, fire) \
-    CALLBACK_WITH(NAME, fire_value(pyusdt_fire_##fire, ci, ARG(1), ARG(2)))
+#define CALLBACK_VALUE(NAME, fire, PYTHON) \
+    CALLBACK_WITH(NAME, fire_value(pyusdt_fire_##fire, ci, ARG(1), ARG(2)), \
+                  PYTHON)
 
 /* LINE: (code, line_number). */
-#define CALLBACK_LINE(NAME, fire) \
+#define CALLBACK_LINE(NAME, fire, PYTHON) \
     CALLBACK_WITH(NAME, pyusdt_fire_##fire(ci->name, ci->file, \
-                                           int_arg(ARG(1)), ci->qualname))
+                                           int_arg(ARG(1)), ci->qualname), \
+                  PYTHON)
 
 typedef void (*value_fire_fn) PYUSDT_FIRE_ARGS_VALUE;
 
@@ -254,12 +310,13 @@ fire_value(value_fire_fn fire, const struct codeinfo *ci, PyObject *offset,
          ci->qualname);
 }
 
-#define CALLBACK(NAME, fire, KIND) CALLBACK_##KIND(NAME, fire)
+#define CALLBACK(NAME, fire, KIND, PYTHON) \
+    CALLBACK_##KIND(NAME, fire, PYTHON)
 PYUSDT_FOR_EACH_PROBE(CALLBACK)
 #undef CALLBACK
 
 static const vectorcallfunc callback_fns[PYUSDT_NPROBES] = {
-#define CALLBACK_ITEM(NAME, fire, KIND) [PYUSDT_##NAME] = cb_##NAME,
+#define CALLBACK_ITEM(NAME, fire, KIND, PYTHON) [PYUSDT_##NAME] = cb_##NAME,
     PYUSDT_FOR_EACH_PROBE(CALLBACK_ITEM)
 #undef CALLBACK_ITEM
 };

@@ -8,6 +8,10 @@
 /* Remember sys.monitoring.MISSING (a new reference is kept). */
 void pyusdt_callbacks_set_missing(PyObject *missing);
 
+/* CPython's probes (PYUSDT_PYTHON_BIT) that the interpreter fires
+ * itself: the callbacks do not fire pyusdt's copies of those. */
+void pyusdt_callbacks_set_interpreter_fires(unsigned int mask);
+
 /* Forget what was cached about code objects (when the last probe is
  * detached): an untraced program keeps nothing of pyusdt's. */
 void pyusdt_callbacks_forget(void);

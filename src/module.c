@@ -15,9 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "callbacks.h"
 #include "forksites.h"
 #include "monitor.h"
 #include "poller.h"
+#include "pynotes.h"
 #include "restart.h"
 #include "probetab.h"
 #include "pyusdt-probes.h"
@@ -34,12 +36,21 @@ static struct {
     long check_msec;
     long verbose;
     const char *no_stacks;  /* why Python stacks cannot be read, or NULL */
+    unsigned int interpreter_fires;  /* CPython's probes it fires itself */
 } setup;
+
+/* Switch on the events the attached probes need (pyusdt_attached()). */
+static void
+apply_attached(unsigned int attached)
+{
+    pyusdt_monitor_apply(pyusdt_events_for(attached,
+                                           setup.interpreter_fires));
+}
 
 static void
 on_change(unsigned int mask)
 {
-    pyusdt_monitor_apply(mask);
+    apply_attached(mask);
 }
 
 static void
@@ -57,30 +68,47 @@ start_poller(void)
     }
 }
 
+/* The name of bit i of a mask of pyusdt_attached(): a probe of pyusdt's,
+ * or "python:NAME" for CPython's. */
+static PyObject *
+name_of_bit(int i)
+{
+    if (i < PYUSDT_NPROBES) {
+        return PyUnicode_FromString(pyusdt_probe_name(i));
+    }
+    return PyUnicode_FromFormat(
+        "python:%s", pyusdt_python_probe_name(i - PYUSDT_PYTHON_SHIFT));
+}
+
+static int
+is_probe_bit(int i)
+{
+    return i < PYUSDT_NPROBES
+        || (i >= PYUSDT_PYTHON_SHIFT
+            && i < PYUSDT_PYTHON_SHIFT + PYUSDT_NPYTHON);
+}
+
 static PyObject *
 names_of(unsigned int mask)
 {
-    int n = 0;
-    PyObject *t;
+    PyObject *list = PyList_New(0);
 
-    for (int i = 0; i < PYUSDT_NPROBES; i++) {
-        n += (mask >> i) & 1u;
-    }
-    t = PyTuple_New(n);
-    if (t == NULL) {
-        return NULL;
-    }
-    n = 0;
-    for (int i = 0; i < PYUSDT_NPROBES; i++) {
-        if (mask & (1u << i)) {
-            PyObject *s = PyUnicode_FromString(pyusdt_probe_name(i));
-            if (s == NULL) {
-                Py_DECREF(t);
-                return NULL;
+    for (int i = 0; list != NULL && i < 32; i++) {
+        if ((mask & (1u << i)) && is_probe_bit(i)) {
+            PyObject *s = name_of_bit(i);
+            if (s == NULL || PyList_Append(list, s) < 0) {
+                Py_XDECREF(s);
+                Py_CLEAR(list);
+                break;
             }
-            PyTuple_SET_ITEM(t, n++, s);
+            Py_DECREF(s);
         }
     }
+    if (list == NULL) {
+        return NULL;
+    }
+    PyObject *t = PyList_AsTuple(list);
+    Py_DECREF(list);
     return t;
 }
 
@@ -102,8 +130,10 @@ PyDoc_STRVAR(state_doc,
 "'tool_id' (None while no probe is attached, or when no id was free),\n"
 "'check_msec', 'verbose', 'poller'\n"
 "(whether the poller thread runs), 'library' (the probe library),\n"
-"'stack_layout' (whether a tracer is attached to STACK_LAYOUT) and\n"
-"'no_stacks' (why Python stacks cannot be read here, or None).");
+"'stack_layout' (whether a tracer is attached to STACK_LAYOUT),\n"
+"'no_stacks' (why Python stacks cannot be read here, or None) and\n"
+"'interpreter_fires' (CPython's probes that the interpreter fires itself,\n"
+"which pyusdt leaves to it).  CPython's probes read 'python:NAME'.");
 
 static PyObject *
 state(PyObject *module, PyObject *unused)
@@ -112,10 +142,11 @@ state(PyObject *module, PyObject *unused)
         ? Py_NewRef(Py_None) : PyLong_FromLong(pyusdt_monitor_tool_id());
     PyObject *attached = names_of(pyusdt_attached());
     PyObject *enabled = names_of(pyusdt_monitor_enabled());
+    PyObject *fires = names_of(setup.interpreter_fires);
     PyObject *d = NULL;
 
-    if (tool && attached && enabled) {
-        d = Py_BuildValue("{sOsOsOslsOsOsssOsz}",
+    if (tool && attached && enabled && fires) {
+        d = Py_BuildValue("{sOsOsOslsOsOsssOszsO}",
                           "attached", attached, "enabled", enabled,
                           "tool_id", tool, "check_msec", setup.check_msec,
                           "verbose", setup.verbose ? Py_True : Py_False,
@@ -124,11 +155,13 @@ state(PyObject *module, PyObject *unused)
                           "library", library_path(),
                           "stack_layout", pyusdt_STACK_LAYOUT_semaphore
                                           ? Py_True : Py_False,
-                          "no_stacks", setup.no_stacks);
+                          "no_stacks", setup.no_stacks,
+                          "interpreter_fires", fires);
     }
     Py_XDECREF(tool);
     Py_XDECREF(attached);
     Py_XDECREF(enabled);
+    Py_XDECREF(fires);
     return d;
 }
 
@@ -142,7 +175,7 @@ refresh(PyObject *module, PyObject *unused)
 {
     if (!setup.exited) {
         pyusdt_monitor_check();
-        pyusdt_monitor_apply(pyusdt_attached());
+        apply_attached(pyusdt_attached());
     }
     return state(module, NULL);
 }
@@ -261,10 +294,24 @@ static int
 add_constants(PyObject *module)
 {
     PyObject *probes = names_of((1u << PYUSDT_NPROBES) - 1);
-
+    PyObject *python = PyTuple_New(PYUSDT_NPYTHON);
     int r = probes ? PyModule_AddObjectRef(module, "PROBES", probes) : -1;
 
+    for (int i = 0; python != NULL && i < PYUSDT_NPYTHON; i++) {
+        PyObject *s = PyUnicode_FromString(pyusdt_python_probe_name(i));
+        if (s == NULL) {
+            Py_CLEAR(python);
+            break;
+        }
+        PyTuple_SET_ITEM(python, i, s);
+    }
+    if (r == 0) {
+        /* CPython's probes (provider "python") that pyusdt can fire */
+        r = python ? PyModule_AddObjectRef(module, "PYTHON_PROBES", python)
+                   : -1;
+    }
     Py_XDECREF(probes);
+    Py_XDECREF(python);
     if (r < 0) {
         return -1;
     }
@@ -295,11 +342,13 @@ pyusdt_exec(PyObject *module)
         return -1;
     }
     setup.initialized = 1;
+    setup.interpreter_fires = pyusdt_interpreter_python_probes();
+    pyusdt_callbacks_set_interpreter_fires(setup.interpreter_fires);
     pyusdt_restart_init();
     pyusdt_fork_sites_watch();
     /* a tracer attached before the import: events on and the stack layout
      * told before we return */
-    pyusdt_monitor_apply(pyusdt_attached());
+    apply_attached(pyusdt_attached());
     (void)pyusdt_stack_layout_init(&setup.no_stacks);
     pyusdt_stack_layout_announce();
     start_poller();

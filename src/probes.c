@@ -31,34 +31,60 @@
 
 /* The semaphores: 16-bit counters in section .probes, named as sys/sdt.h
  * expects (provider_probe_semaphore).  The kernel raises them. */
-#define SEMAPHORE(NAME, fire, KIND) \
+#define SEMAPHORE(NAME, fire, KIND, PYTHON) \
     PYUSDT_VISIBLE volatile unsigned short pyusdt_##NAME##_semaphore \
         __attribute__((section(".probes"))) = 0;
 PYUSDT_FOR_EACH_PROBE(SEMAPHORE)
-SEMAPHORE(STACK_LAYOUT, stack_layout, LAYOUT)
+SEMAPHORE(STACK_LAYOUT, stack_layout, LAYOUT, NONE)
 #undef SEMAPHORE
+
+/* CPython's probes' semaphores, hidden (see pyusdt-probes.h), and the
+ * table that lets the extension read them. */
+#define PYTHON_SEMAPHORE(NAME, fire) \
+    __attribute__((visibility("hidden"))) \
+    volatile unsigned short python_##NAME##_semaphore \
+        __attribute__((section(".probes"))) = 0;
+PYUSDT_FOR_EACH_PYTHON_PROBE(PYTHON_SEMAPHORE)
+#undef PYTHON_SEMAPHORE
+
+PYUSDT_VISIBLE volatile unsigned short *const
+pyusdt_python_semaphore[PYUSDT_NPYTHON] = {
+#define PYTHON_SEMAPHORE_ITEM(NAME, fire) \
+    [PYUSDT_PYTHON_##NAME] = &python_##NAME##_semaphore,
+    PYUSDT_FOR_EACH_PYTHON_PROBE(PYTHON_SEMAPHORE_ITEM)
+#undef PYTHON_SEMAPHORE_ITEM
+};
 
 PYUSDT_VISIBLE unsigned int
 pyusdt_attached(void)
 {
     unsigned int mask = 0;
 
-#define BIT(NAME, fire, KIND) \
+#define BIT(NAME, fire, KIND, PYTHON) \
     if (pyusdt_##NAME##_semaphore) { \
         mask |= 1u << PYUSDT_##NAME; \
     }
     PYUSDT_FOR_EACH_PROBE(BIT)
 #undef BIT
+#define PYTHON_BIT(NAME, fire) \
+    if (python_##NAME##_semaphore) { \
+        mask |= PYUSDT_PYTHON_BIT(NAME); \
+    }
+    PYUSDT_FOR_EACH_PYTHON_PROBE(PYTHON_BIT)
+#undef PYTHON_BIT
     return mask;
 }
 
 PYUSDT_VISIBLE void
 pyusdt_semaphores_clear(void)
 {
-#define CLEAR(NAME, fire, KIND) pyusdt_##NAME##_semaphore = 0;
+#define CLEAR(NAME, fire, KIND, PYTHON) pyusdt_##NAME##_semaphore = 0;
     PYUSDT_FOR_EACH_PROBE(CLEAR)
-    CLEAR(STACK_LAYOUT, stack_layout, LAYOUT)
+    CLEAR(STACK_LAYOUT, stack_layout, LAYOUT, NONE)
 #undef CLEAR
+#define PYTHON_CLEAR(NAME, fire) python_##NAME##_semaphore = 0;
+    PYUSDT_FOR_EACH_PYTHON_PROBE(PYTHON_CLEAR)
+#undef PYTHON_CLEAR
 }
 
 PYUSDT_VISIBLE int
@@ -75,7 +101,7 @@ pyusdt_probe_abi(void)
     STAP_PROBE6(pyusdt, NAME, name, file, firstline, offset, repr, qualname)
 #define SITE_LINE(NAME) \
     STAP_PROBE4(pyusdt, NAME, name, file, line, qualname)
-#define FIRE(NAME, fire, KIND) \
+#define FIRE(NAME, fire, KIND, PYTHON) \
     PYUSDT_VISIBLE void \
     pyusdt_fire_##fire PYUSDT_FIRE_ARGS_##KIND \
     { \
@@ -83,6 +109,17 @@ pyusdt_probe_abi(void)
     }
 PYUSDT_FOR_EACH_PROBE(FIRE)
 #undef FIRE
+
+/* CPython's probes, with its argument order and types. */
+#define PYTHON_FIRE(NAME, fire) \
+    PYUSDT_VISIBLE void \
+    pyusdt_fire_python_##fire(const char *filename, const char *funcname, \
+                              int lineno) \
+    { \
+        STAP_PROBE3(python, NAME, filename, funcname, lineno); \
+    }
+PYUSDT_FOR_EACH_PYTHON_PROBE(PYTHON_FIRE)
+#undef PYTHON_FIRE
 
 PYUSDT_VISIBLE void
 pyusdt_fire_stack_layout(unsigned long version, const void *layout,

@@ -13,9 +13,10 @@
 extern "C" {
 #endif
 
-/* Every probe of a sys.monitoring event, once: X(NAME, fire, KIND) with
- * NAME the probe's and the event's name, pyusdt_fire_<fire> its probe
- * site, and KIND its arguments:
+/* Every probe of a sys.monitoring event, once: X(NAME, fire, KIND,
+ * PYTHON) with NAME the probe's and the event's name, pyusdt_fire_<fire>
+ * its probe site, PYTHON the probe of CPython's the event fires too (see
+ * PYUSDT_FOR_EACH_PYTHON_PROBE), and KIND its arguments:
  *   ENTRY  name, file, first line, instruction offset, qualname;
  *   VALUE  the same with arg4 the bounded repr of the value (return
  *          value, yielded value, callable, exception), qualname last;
@@ -23,32 +24,74 @@ extern "C" {
  * Strings are NUL-terminated UTF-8.  The enum, the semaphores, the probe
  * sites, the names and the callbacks are all made from this list. */
 #define PYUSDT_FOR_EACH_PROBE(X) \
-    X(PY_START, py_start, ENTRY) \
-    X(PY_RESUME, py_resume, ENTRY) \
-    X(PY_RETURN, py_return, VALUE) \
-    X(PY_YIELD, py_yield, VALUE) \
-    X(CALL, call, VALUE) \
-    X(LINE, line, LINE) \
-    X(PY_UNWIND, py_unwind, VALUE) \
-    X(PY_THROW, py_throw, VALUE) \
-    X(RAISE, raise, VALUE)
+    X(PY_START, py_start, ENTRY, ENTRY_FIRST) \
+    X(PY_RESUME, py_resume, ENTRY, ENTRY_AT) \
+    X(PY_RETURN, py_return, VALUE, RETURN_AT) \
+    X(PY_YIELD, py_yield, VALUE, RETURN_AT) \
+    X(CALL, call, VALUE, NONE) \
+    X(LINE, line, LINE, LINE) \
+    X(PY_UNWIND, py_unwind, VALUE, RETURN_AT) \
+    X(PY_THROW, py_throw, VALUE, ENTRY_AT) \
+    X(RAISE, raise, VALUE, NONE)
+
+/* CPython's own probes, provider "python" (its Doc/howto/instrumentation
+ * .rst), which Python 3.12 to 3.14 no longer fire: X(NAME, fire), with
+ * arguments filename (co_filename), funcname (co_name) and lineno.  They
+ * fire from the events CPython 3.11 fired them on, the PYTHON column of
+ * PYUSDT_FOR_EACH_PROBE:
+ *   ENTRY_FIRST  function__entry at the function's first line (a call)
+ *   ENTRY_AT     function__entry at the line where the frame goes on (a
+ *                generator resumed, an exception thrown into it)
+ *   RETURN_AT    function__return at the line of the return, the yield
+ *                or the exception
+ *   LINE         line, at the line about to run
+ *   NONE         none */
+#define PYUSDT_FOR_EACH_PYTHON_PROBE(X) \
+    X(function__entry, function_entry) \
+    X(function__return, function_return) \
+    X(line, line)
 
 /* Probe numbers, also bit positions in pyusdt_attached()'s mask.  The order
  * is part of nothing external: scripts name probes, never numbers. */
 enum pyusdt_probe {
-#define PYUSDT_ENUM_ITEM(NAME, fire, KIND) PYUSDT_##NAME,
+#define PYUSDT_ENUM_ITEM(NAME, fire, KIND, PYTHON) PYUSDT_##NAME,
     PYUSDT_FOR_EACH_PROBE(PYUSDT_ENUM_ITEM)
 #undef PYUSDT_ENUM_ITEM
     PYUSDT_NPROBES
 };
+#define PYUSDT_BIT(NAME) (1u << PYUSDT_##NAME)
+
+/* CPython's probes have the bits from PYUSDT_PYTHON_SHIFT on. */
+#define PYUSDT_PYTHON_SHIFT 16
+enum pyusdt_python_probe {
+#define PYUSDT_PYTHON_ENUM_ITEM(NAME, fire) PYUSDT_PYTHON_##NAME,
+    PYUSDT_FOR_EACH_PYTHON_PROBE(PYUSDT_PYTHON_ENUM_ITEM)
+#undef PYUSDT_PYTHON_ENUM_ITEM
+    PYUSDT_NPYTHON
+};
+#define PYUSDT_PYTHON_BIT(NAME) \
+    (1u << (PYUSDT_PYTHON_SHIFT + PYUSDT_PYTHON_##NAME))
+/* The bit of the probe of a PYTHON column's value. */
+#define PYUSDT_PYTHON_OF_NONE 0u
+#define PYUSDT_PYTHON_OF_ENTRY_FIRST PYUSDT_PYTHON_BIT(function__entry)
+#define PYUSDT_PYTHON_OF_ENTRY_AT PYUSDT_PYTHON_BIT(function__entry)
+#define PYUSDT_PYTHON_OF_RETURN_AT PYUSDT_PYTHON_BIT(function__return)
+#define PYUSDT_PYTHON_OF_LINE PYUSDT_PYTHON_BIT(line)
 
 /* The semaphores themselves, for a cheap check right before firing. */
-#define PYUSDT_SEMAPHORE_DECL(NAME, fire, KIND) \
+#define PYUSDT_SEMAPHORE_DECL(NAME, fire, KIND, PYTHON) \
     extern volatile unsigned short pyusdt_##NAME##_semaphore;
 PYUSDT_FOR_EACH_PROBE(PYUSDT_SEMAPHORE_DECL)
 #undef PYUSDT_SEMAPHORE_DECL
 
-/* Bit mask of the probes a tracer is attached to right now. */
+/* CPython's probes' semaphores, by number.  The semaphores themselves
+ * (python_NAME_semaphore, as sys/sdt.h names them) are hidden: an
+ * interpreter that fires these probes itself exports semaphores of the
+ * same names, which would otherwise be read in place of these. */
+extern volatile unsigned short *const pyusdt_python_semaphore[];
+
+/* Bit mask of the probes a tracer is attached to right now, CPython's
+ * from bit PYUSDT_PYTHON_SHIFT on. */
 unsigned int pyusdt_attached(void);
 
 /* STACK_LAYOUT, the probe that is no sys.monitoring event: it tells a
@@ -77,10 +120,15 @@ int pyusdt_probe_abi(void);
      const char *repr, const char *qualname)
 #define PYUSDT_FIRE_ARGS_LINE \
     (const char *name, const char *file, int line, const char *qualname)
-#define PYUSDT_FIRE_DECL(NAME, fire, KIND) \
+#define PYUSDT_FIRE_DECL(NAME, fire, KIND, PYTHON) \
     void pyusdt_fire_##fire PYUSDT_FIRE_ARGS_##KIND;
 PYUSDT_FOR_EACH_PROBE(PYUSDT_FIRE_DECL)
 #undef PYUSDT_FIRE_DECL
+#define PYUSDT_PYTHON_FIRE_DECL(NAME, fire) \
+    void pyusdt_fire_python_##fire(const char *filename, \
+                                   const char *funcname, int lineno);
+PYUSDT_FOR_EACH_PYTHON_PROBE(PYUSDT_PYTHON_FIRE_DECL)
+#undef PYUSDT_PYTHON_FIRE_DECL
 
 #ifdef __cplusplus
 }

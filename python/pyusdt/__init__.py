@@ -21,8 +21,8 @@ if sys.version_info < (3, 12):
         "this is Python %d.%d" % sys.version_info[:2])
 
 try:
-    from pyusdt._pyusdt import (LIBRARY, PROBE_ABI, PROBES, __version__,
-                                refresh, state)
+    from pyusdt._pyusdt import (LIBRARY, PROBE_ABI, PROBES, PYTHON_PROBES,
+                                __version__, refresh, state)
 except ModuleNotFoundError as e:
     if e.name != "pyusdt._pyusdt":
         raise
@@ -31,5 +31,5 @@ except ModuleNotFoundError as e:
         "pyusdt._pyusdt" % (sys.version_info[:2] + (sys.executable,)),
         name="pyusdt._pyusdt") from None
 
-__all__ = ["LIBRARY", "PROBE_ABI", "PROBES", "__version__", "refresh",
-           "state"]
+__all__ = ["LIBRARY", "PROBE_ABI", "PROBES", "PYTHON_PROBES", "__version__",
+           "refresh", "state"]

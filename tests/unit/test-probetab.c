@@ -1,6 +1,8 @@
 /* test-probetab.c - unit tests for src/probetab.c: the probe names in the
- * order of enum pyusdt_probe, and pyusdt_mask_format (comma-separated names in probe order, "" for 0, -1
- * when the output is too small, exact boundary sizes, no write past len).
+ * order of enum pyusdt_probe, CPython's probes' names and the events they
+ * need (pyusdt_events_for), and pyusdt_mask_format (comma-separated names
+ * in probe order, "" for 0, -1 when the output is too small, exact
+ * boundary sizes, no write past len).
  */
 #include "config.h"
 
@@ -199,6 +201,66 @@ END_TEST
 
 /* ---------------------------------------------------------- driver */
 
+/* ------------------------------------------------- CPython's probes */
+
+START_TEST(test_python_names)
+{
+    ck_assert_int_eq(PYUSDT_NPYTHON, 3);
+    ck_assert_str_eq(pyusdt_python_probe_name(PYUSDT_PYTHON_function__entry),
+                     "function__entry");
+    ck_assert_str_eq(
+        pyusdt_python_probe_name(PYUSDT_PYTHON_function__return),
+        "function__return");
+    ck_assert_str_eq(pyusdt_python_probe_name(PYUSDT_PYTHON_line), "line");
+    ck_assert_ptr_eq(pyusdt_python_probe_name(-1), NULL);
+    ck_assert_ptr_eq(pyusdt_python_probe_name(PYUSDT_NPYTHON), NULL);
+}
+END_TEST
+
+/* The events CPython 3.11 fired its probes on. */
+START_TEST(test_events_of_python_probes)
+{
+    ck_assert_uint_eq(
+        pyusdt_events_for(PYUSDT_PYTHON_BIT(function__entry), 0),
+        PYUSDT_BIT(PY_START) | PYUSDT_BIT(PY_RESUME) | PYUSDT_BIT(PY_THROW));
+    ck_assert_uint_eq(
+        pyusdt_events_for(PYUSDT_PYTHON_BIT(function__return), 0),
+        PYUSDT_BIT(PY_RETURN) | PYUSDT_BIT(PY_YIELD)
+        | PYUSDT_BIT(PY_UNWIND));
+    ck_assert_uint_eq(pyusdt_events_for(PYUSDT_PYTHON_BIT(line), 0),
+                      PYUSDT_BIT(LINE));
+}
+END_TEST
+
+/* pyusdt's probes need their own events, whatever the interpreter fires;
+ * the two kinds add up. */
+START_TEST(test_events_of_own_probes)
+{
+    ck_assert_uint_eq(pyusdt_events_for(0, 0), 0);
+    ck_assert_uint_eq(pyusdt_events_for(ALL_MASK, ~0u), ALL_MASK);
+    ck_assert_uint_eq(
+        pyusdt_events_for(PYUSDT_BIT(CALL) | PYUSDT_PYTHON_BIT(line), 0),
+        PYUSDT_BIT(CALL) | PYUSDT_BIT(LINE));
+}
+END_TEST
+
+/* A probe the interpreter fires itself needs nothing of pyusdt. */
+START_TEST(test_events_left_to_the_interpreter)
+{
+    unsigned int fires = PYUSDT_PYTHON_BIT(function__entry)
+                         | PYUSDT_PYTHON_BIT(function__return);
+    unsigned int all = PYUSDT_PYTHON_BIT(function__entry)
+                       | PYUSDT_PYTHON_BIT(function__return)
+                       | PYUSDT_PYTHON_BIT(line);
+
+    ck_assert_uint_eq(pyusdt_events_for(PYUSDT_PYTHON_BIT(function__entry),
+                                        fires), 0);
+    ck_assert_uint_eq(pyusdt_events_for(all, fires), PYUSDT_BIT(LINE));
+    ck_assert_uint_eq(pyusdt_events_for(all | PYUSDT_BIT(PY_START), fires),
+                      PYUSDT_BIT(LINE) | PYUSDT_BIT(PY_START));
+}
+END_TEST
+
 static Suite *
 probetab_suite(void)
 {
@@ -211,6 +273,12 @@ probetab_suite(void)
     tcase_add_test(tc_name, test_probe_name_out_of_range);
     suite_add_tcase(s, tc_name);
 
+    TCase *tc_python = tcase_create("python");
+    tcase_add_test(tc_python, test_python_names);
+    tcase_add_test(tc_python, test_events_of_python_probes);
+    tcase_add_test(tc_python, test_events_of_own_probes);
+    tcase_add_test(tc_python, test_events_left_to_the_interpreter);
+    suite_add_tcase(s, tc_python);
 
     tcase_add_test(tc_format, test_format_zero);
     tcase_add_test(tc_format, test_format_len_zero);

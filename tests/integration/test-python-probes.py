@@ -1,0 +1,231 @@
+"""CPython's own probes (provider "python": function__entry,
+function__return, line) from pyusdt's library, with CPython's arguments
+(filename, funcname, lineno): exact counts and lines for
+tests/workloads/cpython_probes.py (calls, recursion, a generator,
+coroutines, an exception, a loop), as CPython 3.11 fired them.  By PID
+(the wildcard path a tool uses) and system-wide.  Where the interpreter
+fires a probe itself (function__entry and function__return on 3.15), pyusdt
+leaves it to it: each call is counted once.  Attach and detach switch the
+events on and off as for pyusdt's own probes."""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+from pyusdttest import (LIBRARY, PYTHON, TAP, Bpftrace, Driven, parse_maps,
+                        python_env, require_tracing, workload_normalized)
+
+PROG = workload_normalized("cpython_probes.py")
+
+
+def line_of(text, nth=1):
+    """The number of the nth line of the workload that contains text."""
+    seen = 0
+    with open(PROG) as f:
+        for n, line in enumerate(f, 1):
+            if text in line:
+                seen += 1
+                if seen == nth:
+                    return n
+    raise ValueError("%r not in %s" % (text, PROG))
+
+
+def expected():
+    """{probe: {(funcname, lineno): hits}} as CPython 3.11 fired them:
+    function__entry at a call's first line and where a generator or
+    coroutine goes on, function__return at the line of the return, the
+    yield or the exception, line at each line about to run (loop() only)."""
+    d = line_of
+    last = sum(1 for _ in open(PROG))
+    entry = {
+        ("<module>", 1): 1, ("leaf", d("def leaf(")): 5,
+        ("recurse", d("def recurse(")): 5,
+        ("numbers", d("def numbers(")): 1, ("numbers", d("yield i")): 3,
+        ("fail", d("def fail(")): 1, ("catch", d("def catch(")): 1,
+        ("inner", d("async def inner(")): 1,
+        ("inner", d("await asyncio.sleep(0)")): 1,
+        ("outer", d("async def outer(")): 1,
+        ("outer", d("return await inner()")): 1,
+        ("loop", d("def loop(")): 1, ("main", d("def main(")): 1,
+    }
+    ret = {
+        ("<module>", last): 1, ("leaf", d("return n + 1")): 5,
+        ("recurse", d("return 0")): 1,
+        ("recurse", d("return recurse(n - 1) + 1")): 4,
+        ("numbers", d("yield i")): 3,
+        ("numbers", d("for i in range(n):")): 1,
+        ("fail", d('raise ValueError("no")')): 1,
+        ("catch", d("return 1")): 1,
+        ("inner", d("await asyncio.sleep(0)")): 1,
+        ("inner", d("return 2")): 1,
+        ("outer", d("return await inner()")): 2,
+        ("loop", d("return total")): 1, ("main", d("    loop()")): 1,
+    }
+    line = {d("total = 0"): 1, d("for i in range(3):"): 4,
+            d("total += i"): 3, d("return total"): 1}
+    return {"function__entry": entry, "function__return": ret,
+            "line": line}
+
+
+def interpreter_fires():
+    out = subprocess.run(
+        [PYTHON, "-c", "import pyusdt; "
+         "print(' '.join(pyusdt.state()['interpreter_fires']))"],
+        env=python_env(), capture_output=True, text=True)
+    return {n.split(":", 1)[1] for n in out.stdout.split()}
+
+
+def program(path, probes=("function__entry", "function__return", "line")):
+    """Count the python probes of path (a library path, an executable,
+    or "*") for the workload's file, per probe object."""
+    flt = '/str(arg0) == "%s"/' % PROG
+    action = {
+        "function__entry": "@e[probe, str(arg1), arg2] = count();",
+        "function__return": "@r[probe, str(arg1), arg2] = count();",
+        # loop() only
+        "line": 'if (str(arg1) == "loop") { @l[probe, arg2] = count(); }'}
+    return "\n".join("usdt:%s:python:%s %s { %s }"
+                     % (path, p, flt, action[p]) for p in probes)
+
+
+def by_probe(maps, name):
+    """{(object, funcname, lineno): hits} of map name, object the file
+    that fired (its path, without bpftrace's /proc/PID/root prefix)."""
+    out = {}
+    for key, n in maps.get(name, {}).items():
+        probe = re.sub(r"^usdt:(/proc/\d+/root)?", "", key[0])
+        obj = probe.rsplit(":", 2)[0]
+        rest = tuple(int(k) if str(k).lstrip("-").isdigit() else k
+                     for k in key[1:])
+        out[(obj,) + rest] = out.get((obj,) + rest, 0) + n
+    return out
+
+
+def merged(counts):
+    """{(funcname, lineno): hits} over the objects."""
+    out = {}
+    for key, n in counts.items():
+        out[key[1:]] = out.get(key[1:], 0) + n
+    return out
+
+
+def run_pid(tap):
+    """The workload started under pyusdt, waiting; bpftrace -p PID with a
+    wildcard path, as bcc's tools and one-liners name the probes; then
+    the workload runs.  bpftrace's maps."""
+    prog = subprocess.Popen(
+        [PYTHON, "-m", "pyusdt", "-c",
+         "import runpy, sys; sys.stdin.readline(); "
+         "runpy.run_path(%r, run_name='__main__')" % PROG],
+        env=python_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    bt = Bpftrace(program("*"), pid=prog.pid)
+    try:
+        bt.start()
+        time.sleep(0.3)
+        out, err = prog.communicate("go\n", timeout=120)
+        text = bt.wait(timeout=60)
+    finally:
+        bt.stop()
+        if prog.poll() is None:
+            prog.kill()
+            prog.wait()
+    return parse_maps(text), out, err
+
+
+def run_system(tap, objects):
+    """A system-wide tracer of objects ({path: its probes}), then the
+    workload."""
+    prog_text = "\n".join(program(o, p) for o, p in objects.items())
+    with Bpftrace(prog_text) as bt:
+        p = subprocess.run([PYTHON, "-m", "pyusdt", PROG], env=python_env(),
+                           capture_output=True, text=True, timeout=120)
+        time.sleep(0.3)
+        text = bt.stop()
+    return parse_maps(text), p.stdout, p.stderr
+
+
+def check_counts(tap, how, maps, fires):
+    want = expected()
+    for probe, key in (("function__entry", "e"), ("function__return", "r"),
+                       ("line", "l")):
+        counts = by_probe(maps, key)
+        objects = sorted({k[0] for k in counts})
+        if probe in fires:
+            # the interpreter fires it: pyusdt's copy stays silent, and
+            # a simple call is counted once
+            tap.ok(LIBRARY not in objects and counts,
+                   "%s: %s fired by the interpreter only (%s)"
+                   % (how, probe, ", ".join(objects)), counts)
+            leaf = merged(counts).get(
+                ("leaf", line_of("def leaf(") if probe == "function__entry"
+                 else line_of("return n + 1")), 0)
+            tap.eq(leaf, 5, "%s: %s: leaf() counted once per call"
+                   % (how, probe), counts)
+            continue
+        got = merged(counts)
+        if probe == "line":
+            got = {k[0]: n for k, n in got.items()}
+        tap.eq((objects, got), ([LIBRARY], want[probe]),
+               "%s: %s from pyusdt's library, exact lines and counts"
+               % (how, probe))
+
+
+def test_attach(tap, fires):
+    """Attach and detach switch the events on and off."""
+    if "function__entry" in fires:
+        probe, events = "line", ["LINE"]
+    else:
+        probe, events = "function__entry", ["PY_START", "PY_RESUME",
+                                            "PY_THROW"]
+    ctl = Driven("ctl.py", hello="state")
+    # (by wildcard: with -p, bpftrace 0.27 attaches a probe named by path
+    # twice, by the path and by /proc/PID/root/...)
+    bt = Bpftrace('usdt:*:python:%s /str(arg1) == "work"/ '
+                  '{ @n = count(); }' % probe, pid=ctl.pid)
+    bt.start()
+    ok, st = ctl.wait_state("enabled", events)
+    tap.ok(ok and st["attached"] == ["python:" + probe],
+           "python:%s attached by PID: events %s on" % (probe,
+                                                        "+".join(events)),
+           st)
+    ctl.ask("work 100")
+    maps = parse_maps(bt.stop())
+    ok, st = ctl.wait_state("enabled", [])
+    tap.ok(ok and st["attached"] == [] and st["events"] == 0,
+           "python:%s detached: events off" % probe, st)
+    # work() is one line: one entry, or one line event, per call
+    tap.eq(maps.get("n", {}).get((), 0), 100,
+           "python:%s fired while attached: once per call of work()"
+           % probe)
+    status, err = ctl.finish("quit")
+    tap.eq((status, err), (0, ""), "the program then ends normally")
+
+
+def main():
+    tap = TAP()
+    require_tracing(tap)
+    fires = interpreter_fires()
+    print("# the interpreter fires itself: %s"
+          % (", ".join(sorted(fires)) or "none"))
+    maps, out, err = tap.run(run_pid) or ({}, "", "")
+    tap.eq(out, "done\n", "by PID: the program runs as without tracing",
+           err)
+    check_counts(tap, "by PID (usdt:*:python:...)", maps, fires)
+    exe = os.path.realpath(PYTHON)
+    # the library's probes, and the interpreter's where it has them (a
+    # probe bpftrace cannot find is an error)
+    objects = {LIBRARY: ("function__entry", "function__return", "line")}
+    if fires:
+        objects[exe] = tuple(sorted(fires))
+    maps, out, err = tap.run(run_system, objects) or ({}, "", "")
+    tap.eq(out, "done\n", "system-wide: the program runs", err)
+    check_counts(tap, "system-wide (the library and %s)"
+                 % os.path.basename(exe), maps, fires)
+    tap.run(test_attach, fires)
+    tap.done()
+
+
+main()
