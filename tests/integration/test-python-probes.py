@@ -6,10 +6,12 @@ coroutines, an exception, a loop), as CPython 3.11 fired them.  By PID
 (the wildcard path a tool uses) and system-wide.  Where the interpreter
 fires a probe itself (function__entry and function__return on 3.15), pyusdt
 leaves it to it: each call is counted once.  Attach and detach switch the
-events on and off as for pyusdt's own probes."""
+events on and off as for pyusdt's own probes.  perf, which honours the
+probes' semaphores, counts what bpftrace counts."""
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -204,6 +206,62 @@ def test_attach(tap, fires):
     tap.eq((status, err), (0, ""), "the program then ends normally")
 
 
+def test_perf(tap, perf, fires):
+    """perf counts CPython's probe and pyusdt's PY_START in one run of the
+    workload while bpftrace counts them too, system-wide: the same
+    numbers.  perf needs the probes defined first (perf probe), which
+    prints the event's name: perf 7 writes function__entry
+    function_entry, perf 6 keeps it."""
+    python = "line" if "function__entry" in fires else "function__entry"
+    # (events left by an earlier run would refuse the new ones)
+    remove = [perf, "probe", "-d", "sdt_python:*", "-d", "sdt_pyusdt:*"]
+    subprocess.run(remove, capture_output=True)
+    p = subprocess.run([perf, "buildid-cache", "--add", LIBRARY],
+                       capture_output=True, text=True)
+    events = []
+    for probe in ("sdt_python:" + python, "sdt_pyusdt:PY_START"):
+        p = subprocess.run([perf, "probe", "-x", LIBRARY, "-a", probe],
+                           capture_output=True, text=True)
+        m = re.search(r"perf record -e (\S+)", p.stdout + p.stderr)
+        if p.returncode != 0 or not m:
+            tap.ok(False, "perf probe -x LIBRARY -a %s" % probe,
+                   p.stdout + p.stderr)
+            subprocess.run(remove, capture_output=True)
+            return
+        events.append(m.group(1))
+    try:
+        bt = Bpftrace("usdt:%s:python:%s { @p[pid] = count(); }\n"
+                      "usdt:%s:pyusdt:PY_START { @s[pid] = count(); }"
+                      % (LIBRARY, python, LIBRARY))
+        bt.start()
+        try:
+            p = subprocess.run(
+                [perf, "stat", "-x", ",", "-e", events[0], "-e", events[1],
+                 "--", PYTHON, "-m", "pyusdt", "-c",
+                 "import os, runpy; print(os.getpid()); "
+                 "runpy.run_path(%r, run_name='__main__')" % PROG],
+                env=python_env(), capture_output=True, text=True,
+                timeout=120)
+            time.sleep(0.3)
+        finally:
+            maps = parse_maps(bt.stop())
+    finally:
+        subprocess.run(remove, capture_output=True)
+    perf_counts = {}
+    for line in p.stderr.splitlines():
+        f = line.split(",")
+        if len(f) > 2 and f[2] in events and f[0].isdigit():
+            perf_counts[f[2]] = int(f[0])
+    pid = p.stdout.split()[0] if p.stdout.split() else "?"
+    bt_counts = {events[0]: maps.get("p", {}).get((pid,), 0),
+                 events[1]: maps.get("s", {}).get((pid,), 0)}
+    tap.ok(perf_counts == bt_counts and bt_counts[events[0]] > 0,
+           "perf stat and bpftrace count the same run alike: %s"
+           % ", ".join("%s %s" % kv for kv in sorted(perf_counts.items())),
+           "perf: %s\nbpftrace: %s\n%s" % (perf_counts, bt_counts,
+                                           p.stderr[-2000:]))
+
+
 def main():
     tap = TAP()
     require_tracing(tap)
@@ -225,6 +283,13 @@ def main():
     check_counts(tap, "system-wide (the library and %s)"
                  % os.path.basename(exe), maps, fires)
     tap.run(test_attach, fires)
+    perf = shutil.which("perf")
+    if perf and subprocess.run([perf, "--version"],
+                               capture_output=True).returncode == 0:
+        tap.run(test_perf, perf, fires)
+    else:
+        tap.skip("perf stat and bpftrace count the same run alike",
+                 "no perf")
     tap.done()
 
 
