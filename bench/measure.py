@@ -274,8 +274,11 @@ class Bench:
 
     @staticmethod
     def probe(lib, name, mapname):
-        return "usdt:%s:pyusdt:%s { @%s[pid] = count(); }" % (lib, name,
-                                                             mapname)
+        """Count name's hits per process: a probe of pyusdt's, or
+        python:NAME, one of CPython's."""
+        provider, _, name = name.rpartition(":")
+        return "usdt:%s:%s:%s { @%s[pid] = count(); }" % (
+            lib, provider or "pyusdt", name, mapname)
 
     # ---------------------------------------------------- phase: untraced
     def phase_untraced(self):

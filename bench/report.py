@@ -102,9 +102,9 @@ class Report:
             return fastest(pairs, mode) / fastest(pairs, "plain")
 
         w("1. Runtime, ratio to plain Python")
-        hdr = "%-11s %9s %9s %9s %9s %12s %9s %9s %11s" % (
+        hdr = "%-11s %9s %9s %9s %9s %12s %9s %9s %9s %11s" % (
             "workload", "plain ms", "imported", "(ctypes)", "PY_START",
-            "START+RETURN", "all 9", "cProfile", "py monitor")
+            "START+RETURN", "all 9", "CPython's", "cProfile", "py monitor")
         w(hdr)
         w("-" * len(hdr))
         worst_untraced = (0, None)
@@ -117,16 +117,18 @@ class Report:
                   for s in SETS]
             ctl = ratio(U[wl]["pairs"], "ctypes") \
                 if any("ctypes" in p for p in U[wl]["pairs"]) else None
-            w("%-11s %9.2f %9.3f %9s %9.2f %12.2f %9.2f %9.2f %11.2f" % (
-                wl, pl, imp, "%.3f" % ctl if ctl else "-", tr[0], tr[1],
-                tr[2], ratio(U[wl]["pairs"], "cprofile"),
-                ratio(U[wl]["pairs"], "pymon")))
+            w("%-11s %9.2f %9.3f %9s %9.2f %12.2f %9.2f %9.2f %9.2f %11.2f"
+              % (wl, pl, imp, "%.3f" % ctl if ctl else "-", tr[0], tr[1],
+                 tr[2], tr[3], ratio(U[wl]["pairs"], "cprofile"),
+                 ratio(U[wl]["pairs"], "pymon")))
         w("imported: pyusdt imported, no tracer.  (ctypes): a control, "
           "ctypes imported instead: what loading any extension does to")
         w("the memory layout (a few percent either way on these machines).  "
           "Traced: bpftrace @[pid] = count() on the probes.")
-        w("py monitor: a Python sys.monitoring tool counting the events of "
-          "all 9 probes.")
+        w("CPython's: python:function__entry and function__return (which "
+          "fire on the events of START+RETURN and")
+        w("PY_RESUME/PY_YIELD/PY_THROW/PY_UNWIND).  py monitor: a Python "
+          "sys.monitoring tool counting the events of all 9 probes.")
         w("")
 
         # ---- cost per hit
@@ -259,6 +261,20 @@ class Report:
         row("untraced runtime ratio, worst workload",
             "%.3f (%s)" % worst_untraced, "<= %.2f" % TARGET["untraced_ratio"],
             worst_untraced[0] <= TARGET["untraced_ratio"])
+        # CPython's probes cost what pyusdt's own cost, per hit
+        own = self.per_hit(D["traced"][SET_NAME[SETS[1]]], "recursion",
+                           "pyusdt", "calib")
+        cpy = self.per_hit(D["traced"][SET_NAME[SETS[3]]], "recursion",
+                           "pyusdt", "calib")
+        if own and cpy:
+            r = cpy[1] / own[1]
+            row("CPython's probes per hit / START+RETURN (recursion)",
+                "%.0f / %.0f ns = %.2f" % (cpy[1], own[1], r),
+                "<= %.2f" % TARGET["cpython_vs_own"],
+                r <= TARGET["cpython_vs_own"])
+        else:
+            w("%-52s %-32s" % ("CPython's probes per hit",
+                               "(the interpreter fires them itself here)"))
         cgd = D.get("callgrind")
         if cgd:
             irs = {wl: v["imported_run"] / v["plain_run"]

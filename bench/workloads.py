@@ -266,8 +266,14 @@ def fake_semaphores(probes):
     import ctypes
     import pyusdt
     lib = ctypes.CDLL(pyusdt.LIBRARY)
+    # CPython's probes' semaphores are hidden: reached through the table
+    table = ctypes.POINTER(ctypes.c_ushort) * len(pyusdt.PYTHON_PROBES)
+    python = table.in_dll(lib, "pyusdt_python_semaphore")
     for p in probes:
-        ctypes.c_ushort.in_dll(lib, "pyusdt_%s_semaphore" % p).value += 1
+        if p.startswith("python:"):
+            python[pyusdt.PYTHON_PROBES.index(p[7:])][0] += 1
+        else:
+            ctypes.c_ushort.in_dll(lib, "pyusdt_%s_semaphore" % p).value += 1
     pyusdt.refresh()
 
 
