@@ -14,6 +14,7 @@ import sys
 import pyusdt
 from pyusdt import _pyusdt
 from pyusdt.errors import UsageError, fail as _fail
+from pyusdt import runner
 from pyusdt.runner import run_code, run_module, run_script
 from pyusdt.trace import TraceError, Tracer, parse_trace
 
@@ -116,7 +117,6 @@ def main(argv=None):
 def _main_traced(trace, argv):
     """main() with --trace: the program runs in this process, traced by
     bpftrace from its first line (see Tracer)."""
-    global _before_run
     try:
         mode, target, args = parse(argv)
     except UsageError as e:
@@ -130,8 +130,6 @@ def _main_traced(trace, argv):
         return _fail(str(e), e.status)
 
     def start():
-        global _before_run
-        _before_run = None
         tracer.start()
         # atexit runs the handlers registered last first: the program's
         # own, then _finish (pyusdt off for good: the stop is not traced),
@@ -139,13 +137,13 @@ def _main_traced(trace, argv):
         atexit.register(tracer.stop_at_exit)
         atexit.register(_pyusdt._finish)
 
-    _before_run = start
+    runner.before_run = start
     try:
         return _main(argv)
     except TraceError as e:
         return _fail(str(e), e.status)
     finally:
-        _before_run = None
+        runner.before_run = None
 
 
 def _main(argv):

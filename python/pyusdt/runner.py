@@ -31,8 +31,16 @@ def _user_traceback(tb):
     return tb
 
 
-# Called right before the program's code runs (see --trace); None: nothing.
-_before_run = None
+# Called once, right before the program's code runs (the launcher's
+# --trace starts bpftrace there); None: nothing.
+before_run = None
+
+
+def _run_before():
+    global before_run
+    hook, before_run = before_run, None
+    if hook is not None:
+        hook()
 
 
 # The files of the launcher: this package, runpy, and the pyusdt command
@@ -66,8 +74,7 @@ def _hide_launcher_frames_once():
 def _exec(code, main):
     """Run code in main; an uncaught exception ends the process as it would
     under python3 (traceback, status 1), SystemExit passes through."""
-    if _before_run is not None:
-        _before_run()
+    _run_before()
     try:
         exec(code, main.__dict__)
     except SystemExit:
@@ -144,8 +151,7 @@ def run_module(name, args, keep_argv=False):
         sys.argv[:] = ["-m"] + args
         sys.path[0] = os.getcwd()
     _fresh_main()
-    if _before_run is not None:
-        _before_run()
+    _run_before()
     # the interpreter's own -m: same messages, same exit status
     runpy._run_module_as_main(name, alter_argv=not keep_argv)
     return 0
