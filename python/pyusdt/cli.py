@@ -16,7 +16,7 @@ from pyusdt import _pyusdt
 from pyusdt.errors import UsageError, fail as _fail
 from pyusdt import runner
 from pyusdt.runner import run_code, run_module, run_script
-from pyusdt.trace import TraceError, Tracer, parse_trace
+from pyusdt.trace import TraceError, Tracer
 
 USAGE = """\
 usage: pyusdt [-h] [-V] [--library] [--probes] [--state]
@@ -75,55 +75,96 @@ def _info(opt):
             print("%-10s %s" % (key, value))
 
 
+class Command:
+    """What the command line asks for: an information option (info), or
+    a program (mode "script", "-m" or "-c", target, args), traced when
+    trace is (script, [script args], output file)."""
+
+    def __init__(self):
+        self.info = None
+        self.trace = None
+        self.mode = self.target = None
+        self.args = []
+
+
+TRACE_OPTIONS = ("--trace", "--trace-arg", "--trace-output")
+INFO_OPTIONS = ("-V", "--version", "--library", "--probes", "--state")
+
+
 def parse(argv):
-    """(mode, target, args) or (info option, None, None)."""
+    """The Command of argv, read in one pass: the launcher's options come
+    before the program (a script, -m module or -c code); everything after
+    the program is its arguments."""
+    cmd = Command()
+    script, targs, output = None, [], None
     i = 0
     while i < len(argv):
         a = argv[i]
-        if a in ("-h", "--help"):
-            return ("help", None, None)
-        if a in ("-V", "--version", "--library", "--probes", "--state"):
-            return (a, None, None)
+        name, eq, value = a.partition("=")
+        if name in TRACE_OPTIONS:
+            if not eq:
+                if i + 1 >= len(argv):
+                    raise UsageError("argument expected for the %s option"
+                                     % name)
+                i += 1
+                value = argv[i]
+            if name == "--trace":
+                script = value
+            elif name == "--trace-arg":
+                targs.append(value)
+            else:
+                output = value
+            i += 1
+            continue
+        if a in ("-h", "--help") or a in INFO_OPTIONS:
+            cmd.info = "help" if a in ("-h", "--help") else a
+            break
         if a in ("-m", "-c"):
             if i + 1 >= len(argv):
                 raise UsageError("argument expected for the %s option" % a)
-            return (a, argv[i + 1], argv[i + 2:])
+            cmd.mode, cmd.target, cmd.args = a, argv[i + 1], argv[i + 2:]
+            break
         if a.startswith("-m") or a.startswith("-c"):
-            return (a[:2], a[2:], argv[i + 1:])
+            cmd.mode, cmd.target, cmd.args = a[:2], a[2:], argv[i + 1:]
+            break
         if a == "--":
             i += 1
-            break
-        if a.startswith("-") and a != "-":
+        elif a.startswith("-") and a != "-":
             raise UsageError("unknown option %s" % a)
+        if i >= len(argv):
+            break
+        cmd.mode, cmd.target, cmd.args = "script", argv[i], argv[i + 1:]
         break
-    if i >= len(argv):
+    if script is not None:
+        cmd.trace = (script, targs, output)
+    elif targs or output is not None:
+        raise UsageError("--trace-arg and --trace-output need --trace")
+    if cmd.info is None and cmd.target is None:
         raise UsageError("no program given: name a script, -m module or "
                          "-c code")
-    return ("script", argv[i], argv[i + 1:])
+    return cmd
 
 
 def main(argv=None):
-    if argv is None:
-        argv = sys.argv[1:]
     try:
-        trace, argv = parse_trace(argv)
+        cmd = parse(sys.argv[1:] if argv is None else argv)
     except UsageError as e:
         return _fail("%s (see pyusdt --help)" % e, 2)
-    if trace is not None:
-        return _main_traced(trace, argv)
-    return _main(argv)
+    if cmd.info == "help":
+        print(HELP, end="")
+        return 0
+    if cmd.info is not None:
+        _info(cmd.info)
+        return 0
+    if cmd.trace is not None:
+        return _main_traced(cmd)
+    return _run(cmd)
 
 
-def _main_traced(trace, argv):
-    """main() with --trace: the program runs in this process, traced by
-    bpftrace from its first line (see Tracer)."""
-    try:
-        mode, target, args = parse(argv)
-    except UsageError as e:
-        return _fail("%s (see pyusdt --help)" % e, 2)
-    if target is None:
-        return _main(argv)
-    tracer = Tracer(*trace)
+def _main_traced(cmd):
+    """The program of cmd, in this process, traced by bpftrace from its
+    first line (see Tracer)."""
+    tracer = Tracer(*cmd.trace)
     try:
         tracer.check()
     except TraceError as e:
@@ -139,28 +180,18 @@ def _main_traced(trace, argv):
 
     runner.before_run = start
     try:
-        return _main(argv)
+        return _run(cmd)
     except TraceError as e:
         return _fail(str(e), e.status)
     finally:
         runner.before_run = None
 
 
-def _main(argv):
-    try:
-        mode, target, args = parse(argv)
-    except UsageError as e:
-        return _fail("%s (see pyusdt --help)" % e, 2)
-    if mode == "help":
-        print(HELP, end="")
-        return 0
-    if target is None:
-        _info(mode)
-        return 0
-    if mode == "-m":
-        return run_module(target, args)
-    if mode == "-c":
-        return run_code(target, args)
-    if target == "-":
-        return run_code(sys.stdin.read(), args, "-", "<stdin>")
-    return run_script(target, args)
+def _run(cmd):
+    if cmd.mode == "-m":
+        return run_module(cmd.target, cmd.args)
+    if cmd.mode == "-c":
+        return run_code(cmd.target, cmd.args)
+    if cmd.target == "-":
+        return run_code(sys.stdin.read(), cmd.args, "-", "<stdin>")
+    return run_script(cmd.target, cmd.args)

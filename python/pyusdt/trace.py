@@ -10,7 +10,7 @@ import sys
 import time
 
 import pyusdt
-from pyusdt.errors import UsageError, fail as _fail
+from pyusdt.errors import fail as _fail
 
 
 class TraceError(Exception):
@@ -29,43 +29,6 @@ TRACE_ATTACH_TIMEOUT = 60.0
 TRACE_SETTLE_LIMIT = 5.0
 
 _PROBE_SPEC = re.compile(r"usdt:([^:\s]*):pyusdt:([A-Z_]+)")
-
-
-def parse_trace(argv):
-    """Take the --trace options off the front of argv (before the program):
-    ((script, [args], output) or None, the other arguments)."""
-    script, targs, output = None, [], None
-    rest = []
-    i = 0
-    while i < len(argv):
-        a = argv[i]
-        name, eq, value = a.partition("=")
-        if name in ("--trace", "--trace-arg", "--trace-output"):
-            if not eq:
-                if i + 1 >= len(argv):
-                    raise UsageError("argument expected for the %s option"
-                                     % name)
-                i += 1
-                value = argv[i]
-            if name == "--trace":
-                script = value
-            elif name == "--trace-arg":
-                targs.append(value)
-            else:
-                output = value
-            i += 1
-            continue
-        if a in ("-m", "-c", "--", "-") or a.startswith("-m") \
-                or a.startswith("-c") or not a.startswith("-"):
-            rest.extend(argv[i:])
-            break
-        rest.append(a)
-        i += 1
-    if script is None:
-        if targs or output is not None:
-            raise UsageError("--trace-arg and --trace-output need --trace")
-        return None, rest
-    return (script, targs, output), rest
 
 
 def _script_dirs():
