@@ -90,8 +90,8 @@ class Bench:
         os.makedirs(self.work, exist_ok=True)
 
     # -------------------------------------------------------------- build
-    def make_var(self, name):
-        with open(os.path.join(self.build, "Makefile")) as f:
+    def make_var(self, name, build=None):
+        with open(os.path.join(build or self.build, "Makefile")) as f:
             for line in f:
                 m = re.match(r"^%s = ?(.*)$" % re.escape(name), line)
                 if m:
@@ -141,6 +141,7 @@ class Bench:
                            os.path.join(stage, f))
         os.symlink(extension, os.path.join(stage, os.path.basename(extension)))
         self.stage = os.path.dirname(stage)
+        self.setup_baseline(ext)
         self.nop5_build = "PYUSDT_PROBE_NOP5 1" in open(
             os.path.join(self.build, "config.h")).read()
         # CC may carry options ("gcc -std=gnu23" from autoconf 2.72)
@@ -194,12 +195,44 @@ class Bench:
             bpftrace_version=subprocess.run(
                 [self.bpftrace, "--version"], capture_output=True,
                 text=True).stdout.strip(),
-            stack_loop=self.make_var("STACK_LOOP").replace("$$", "$"))
+            stack_loop=self.make_var("STACK_LOOP").replace("$$", "$"),
+            baseline=self.base_desc if self.base_lib else None)
         self.log("python %s, library %s (%s)" % (self.python, self.lib,
                                                  self.main_form))
 
+    def setup_baseline(self, ext):
+        """--baseline BUILD: another build (an earlier commit, say), staged
+        as this one is, measured next to it in the same run."""
+        self.base_lib = self.base_stage = None
+        if not self.args.baseline:
+            return
+        base = os.path.abspath(self.args.baseline)
+        src = self.make_var("abs_srcdir", base)
+        lib = os.path.join(base, "src", ".libs", "libpyusdt.so")
+        extension = os.path.join(base, "src", ".libs", "_pyusdt" + ext)
+        for p in (lib, extension):
+            if not os.path.exists(p):
+                self.die("--baseline: %s not built" % p)
+        stage = os.path.join(self.work, "stage-baseline", "pyusdt")
+        shutil.rmtree(os.path.dirname(stage), ignore_errors=True)
+        os.makedirs(stage)
+        for f in os.listdir(os.path.join(src, "python", "pyusdt")):
+            if f.endswith(".py"):
+                os.symlink(os.path.join(src, "python", "pyusdt", f),
+                           os.path.join(stage, f))
+        os.symlink(extension, os.path.join(stage, os.path.basename(extension)))
+        self.base_lib, self.base_stage = lib, os.path.dirname(stage)
+        self.base_desc = subprocess.run(
+            ["git", "-C", src, "log", "-1", "--format=%h %s"],
+            capture_output=True, text=True).stdout.strip() or src
+        self.log("baseline: %s (%s)" % (base, self.base_desc))
+
+    def run_baseline(self, wl, runs):
+        return self.run_wl(wl, "pyusdt", runs, lib=self.base_lib,
+                           stage=self.base_stage)
+
     # ---------------------------------------------------------- processes
-    def env(self, lib=None, deterministic=False):
+    def env(self, lib=None, deterministic=False, stage=None):
         """The environment of a measured process.  Each timed process gets
         its own memory layout (hash seed, heap and stack offsets), as
         pyperf does: a layout that happens to suit one configuration then
@@ -208,7 +241,7 @@ class Bench:
         for k in ("PYTHONDONTWRITEBYTECODE", "PYUSDT_CHECK_MSEC",
                   "PYUSDT_VERBOSE", "LD_LIBRARY_PATH"):
             e.pop(k, None)
-        e["PYTHONPATH"] = self.stage
+        e["PYTHONPATH"] = stage or self.stage
         e["PYTHONPYCACHEPREFIX"] = os.path.join(self.work, "pycache")
         if deterministic:
             e["PYTHONHASHSEED"] = "0"
@@ -233,7 +266,7 @@ class Bench:
                                               err[-3000:]))
         return p.pid, json.loads(out.strip().splitlines()[-1])
 
-    def run_wl(self, wl, mode, runs, lib=None, scale=None):
+    def run_wl(self, wl, mode, runs, lib=None, scale=None, stage=None):
         cmd = [self.python, os.path.join(HERE, "workloads.py"), wl, mode,
                str(runs), str(scale or SCALE[wl])]
         if mode.startswith("austin:"):
@@ -242,7 +275,7 @@ class Bench:
                 cmd[:3] + ["plain"] + cmd[4:]
         # austin gives up on a process it cannot read in time ("not a
         # Python process"): that run is left out
-        pid, r = self.run_json(cmd, env=self.env(lib),
+        pid, r = self.run_json(cmd, env=self.env(lib, stage=stage),
                                tolerate=mode.startswith("austin:"))
         if r is None:
             return None
@@ -296,6 +329,8 @@ class Bench:
                     else ["ctypes", "pyusdt", "plain"]
                 for mode in order:
                     pair[mode] = self.run_wl(wl, mode, 5)
+                if self.base_lib:
+                    pair["baseline"] = self.run_baseline(wl, 5)
                 if rep < self.n_other:
                     for mode in ("cprofile", "pymon"):
                         pair[mode] = self.run_wl(wl, mode, 3)
@@ -326,6 +361,9 @@ class Bench:
             # pyusdt with the other probe instruction, on recursion
             prog += [self.probe(self.other_lib, p, "h") for p in probes]
             other_wls = ["recursion"]
+        baseline = self.base_lib and probes == SETS[1]
+        if baseline:
+            prog += [self.probe(self.base_lib, p, "h") for p in probes]
         prog += ["usdt:%s:pyusdt_bare:hit { @h[pid] = count(); }" % exe
                  for exe in self.bare.values()]
         if first:
@@ -345,11 +383,16 @@ class Bench:
             for wl in other_wls:
                 T[wl]["calib_other"] = self.run_wl(wl, "pyusdt", 0,
                                                    lib=self.other_lib)
+            if baseline:
+                for wl in WORKLOADS:
+                    T[wl]["calib_baseline"] = self.run_baseline(wl, 0)
             for rep in range(reps):
                 for wl in WORKLOADS:
                     order = ["plain", "pyusdt"] if rep % 2 == 0 \
                         else ["pyusdt", "plain"]
                     pair = {m: self.run_wl(wl, m, runs) for m in order}
+                    if baseline:
+                        pair["baseline"] = self.run_baseline(wl, runs)
                     # the floor, measured right next to it
                     bare[self.main_form].append(self.run_bare(self.main_form))
                     if wl in other_wls:
@@ -384,9 +427,10 @@ class Bench:
                     r["hits"] = counts.get(("h", r["pid"]), 0)
             calib = T[wl]["calib"]
             calib["hits"] = counts.get(("h", calib["pid"]), 0)
-            if "calib_other" in T[wl]:
-                c = T[wl]["calib_other"]
-                c["hits"] = counts.get(("h", c["pid"]), 0)
+            for key in ("calib_other", "calib_baseline"):
+                if key in T[wl]:
+                    c = T[wl][key]
+                    c["hits"] = counts.get(("h", c["pid"]), 0)
         for form in bare:
             for r in bare[form]:
                 r["hits"] = counts.get(("h", r["pid"]), 0)

@@ -244,6 +244,7 @@ class Report:
 
         stack_lines, stack_results = self.report_stacks()
         lines += stack_lines
+        lines += self.report_baseline()
 
         # ---- targets
         w("6. Targets")
@@ -374,6 +375,40 @@ class Report:
     def bare_cost(self, bare, form):
         base = low(self.data["bare"]["untraced"][form])
         return low(r["ns_per_call"] for r in bare[form]) - base
+
+    def report_baseline(self):
+        """Section 7, with --baseline: this build and another, measured in
+        the same run, interleaved."""
+        D = self.data
+        if not D["meta"].get("baseline"):
+            return []
+        U = D["untraced"]
+        T = D["traced"][SET_NAME[SETS[1]]]
+        lines = []
+        w = lines.append
+
+        def ratio(pairs, mode):
+            return fastest(pairs, mode) / fastest(pairs, "plain")
+
+        w("7. This build and the baseline (%s), in one run: ratio to "
+          "plain Python" % D["meta"]["baseline"])
+        hdr = "%-11s %10s %10s %14s %14s %10s %10s" % (
+            "workload", "imported", "(baseline)", "START+RETURN",
+            "(baseline)", "ns/hit", "(baseline)")
+        w(hdr)
+        w("-" * len(hdr))
+        for wl in WORKLOADS:
+            now = self.per_hit(T, wl, "pyusdt", "calib")
+            base = self.per_hit(T, wl, "baseline", "calib_baseline")
+            w("%-11s %10.3f %10.3f %14.2f %14.2f %10s %10s" % (
+                wl, ratio(U[wl]["pairs"], "pyusdt"),
+                ratio(U[wl]["pairs"], "baseline"),
+                ratio(T["T"][wl]["pairs"], "pyusdt"),
+                ratio(T["T"][wl]["pairs"], "baseline"),
+                "%.1f" % now[1] if now else "-",
+                "%.1f" % base[1] if base else "-"))
+        w("")
+        return lines
 
     def per_hit(self, tr, wl, key, calib):
         """(hits per run, ns per hit, share of the traced run)."""
