@@ -7,13 +7,18 @@ coroutines, an exception, a loop), as CPython 3.11 fired them.  By PID
 fires a probe itself (function__entry and function__return on 3.15), pyusdt
 leaves it to it: each call is counted once.  Attach and detach switch the
 events on and off as for pyusdt's own probes.  perf, which honours the
-probes' semaphores, counts what bpftrace counts."""
+probes' semaphores, counts what bpftrace counts; bcc's ucalls and uflow
+work unchanged."""
 
+import glob
 import os
 import re
+import select
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 from pyusdttest import (LIBRARY, PYTHON, TAP, Bpftrace, Driven, parse_maps,
@@ -262,6 +267,90 @@ def test_perf(tap, perf, fires):
                                            p.stderr[-2000:]))
 
 
+def bcc_kernel_source():
+    """(a BCC_KERNEL_SOURCE for bcc, a directory to remove afterwards, or
+    why there is none).  bcc compiles its programs against the running
+    kernel's headers (/lib/modules/RELEASE/build).  Without them, the
+    headers of the distribution's kernel serve for programs of USDT
+    probes: Debian splits them into linux-headers-*-common and -amd64,
+    which are merged here into one tree of symlinks."""
+    release = os.uname().release
+    if os.path.isdir("/lib/modules/%s/build/include" % release):
+        return None, None, None
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine)
+    for common in sorted(glob.glob("/usr/src/linux-headers-*-common"),
+                         reverse=True):
+        built = common[:-len("common")] + (arch or "?")
+        if os.path.isdir(built):
+            tree = tempfile.mkdtemp(prefix="pyusdt-ksrc-")
+            for d in (common, built):
+                subprocess.run(["cp", "-rsf", d + "/.", tree], check=True)
+            return tree, tree, None
+    return None, None, "no kernel headers for bcc"
+
+
+def bcc_run(tool, pid, env, ctl, calls):
+    """Run bcc's tool -l python PID until it is attached, let the program
+    call work() calls times, then Ctrl-C: its output."""
+    p = subprocess.Popen([tool, "-l", "python", str(pid)], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, start_new_session=True)
+    out = []
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([p.stdout], [], [], 1)
+            if r:
+                line = p.stdout.readline()
+                out.append(line)
+                if not line or "Ctrl-C" in line:
+                    break
+        ok, st = ctl.wait_state(
+            lambda s: "python:function__entry" in s["attached"], 30)
+        ctl.ask("work %d" % calls)
+        time.sleep(1)
+    finally:
+        p.send_signal(signal.SIGINT)
+        try:
+            rest, _ = p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            # never leave a tracer behind
+            os.killpg(p.pid, signal.SIGKILL)
+            rest, _ = p.communicate()
+    return "".join(out) + rest
+
+
+def test_bcc(tap, ucalls, uflow):
+    """bcc's ucalls and uflow, unchanged, on a pyusdt program: each call
+    of work() counted once, and its entries and returns in the flow."""
+    source, tree, why = bcc_kernel_source()
+    if why:
+        tap.skip("bcc's ucalls and uflow", why)
+        return
+    env = dict(os.environ)
+    if source:
+        env["BCC_KERNEL_SOURCE"] = source
+    ctl = Driven("ctl.py", hello="state")
+    try:
+        text = bcc_run(ucalls, ctl.pid, env, ctl, 100)
+        m = re.search(r"serve\.py\.work\s+(\d+)", text)
+        tap.eq(int(m.group(1)) if m else None, 100,
+               "bcc ucalls -l python PID: 100 calls of work()", text)
+        text = bcc_run(uflow, ctl.pid, env, ctl, 20)
+        flow = re.findall(r"(->|<-) \S*serve\.py\.work\b", text)
+        tap.eq((flow.count("->"), flow.count("<-")), (20, 20),
+               "bcc uflow -l python PID: 20 entries and returns of work()",
+               text[-3000:])
+        status, err = ctl.finish("quit")
+        tap.eq((status, err), (0, ""), "bcc: the program then ends "
+               "normally")
+    finally:
+        if ctl.proc.poll() is None:
+            ctl.kill()
+        if tree:
+            shutil.rmtree(tree, ignore_errors=True)
+
+
 def main():
     tap = TAP()
     require_tracing(tap)
@@ -290,6 +379,14 @@ def main():
     else:
         tap.skip("perf stat and bpftrace count the same run alike",
                  "no perf")
+    ucalls = shutil.which("ucalls") or shutil.which("ucalls", path="/usr/sbin")
+    uflow = shutil.which("uflow") or shutil.which("uflow", path="/usr/sbin")
+    if ucalls and uflow:
+        tap.run(test_bcc, ucalls, uflow)
+    elif sys.version_info < (3, 14):
+        # (Debian testing's bcc 0.35 does not compile against its own 7.2
+        # kernel headers: its root has no bcc, and no test of it)
+        tap.skip("bcc's ucalls and uflow", "no bcc (bpfcc-tools)")
     tap.done()
 
 
