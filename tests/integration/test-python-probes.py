@@ -289,35 +289,56 @@ def bcc_kernel_source():
     return None, None, "no kernel headers for bcc"
 
 
-def bcc_run(tool, pid, env, ctl, calls):
+def bcc_run(tool, pid, env, ctl, calls, until=None):
     """Run bcc's tool -l python PID until it is attached, let the program
-    call work() calls times, then Ctrl-C: its output."""
+    call work() calls times, wait (up to 30 s) until(output) if given,
+    then Ctrl-C: its output.  The pipe is read with os.read() only: lines
+    that a buffered reader had taken in would not be seen by select()."""
+    # bcc's tools are Python: unbuffered, their lines come as they print
+    env = dict(env, PYTHONUNBUFFERED="1")
     p = subprocess.Popen([tool, "-l", "python", str(pid)], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         text=True, start_new_session=True)
+                         start_new_session=True)
+    fd = p.stdout.fileno()
     out = []
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([p.stdout], [], [], 1)
+
+    def read_until(test, timeout):
+        deadline = time.monotonic() + timeout
+        while not test(b"".join(out).decode(errors="replace")) \
+                and time.monotonic() < deadline:
+            r, _, _ = select.select([fd], [], [], 0.5)
             if r:
-                line = p.stdout.readline()
-                out.append(line)
-                if not line or "Ctrl-C" in line:
-                    break
-        ok, st = ctl.wait_state(
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    return
+                out.append(chunk)
+
+    try:
+        read_until(lambda text: "Ctrl-C" in text, 180)
+        ctl.wait_state(
             lambda s: "python:function__entry" in s["attached"], 30)
-        ctl.ask("work %d" % calls)
+        # uflow opens its perf buffer after it prints its header: events
+        # before that are lost
         time.sleep(1)
+        ctl.ask("work %d" % calls)
+        if until is not None:
+            read_until(until, 30)
+        else:
+            time.sleep(1)
     finally:
         p.send_signal(signal.SIGINT)
         try:
-            rest, _ = p.communicate(timeout=60)
+            p.wait(timeout=60)
         except subprocess.TimeoutExpired:
             # never leave a tracer behind
             os.killpg(p.pid, signal.SIGKILL)
-            rest, _ = p.communicate()
-    return "".join(out) + rest
+            p.wait()
+        read_until(lambda text: False, 5)
+        p.stdout.close()
+    # detached: the next tool must not find these probes still attached
+    ctl.wait_state(lambda s: not any(a.startswith("python:")
+                                     for a in s["attached"]), 30)
+    return b"".join(out).decode(errors="replace")
 
 
 def test_bcc(tap, ucalls, uflow):
@@ -336,7 +357,9 @@ def test_bcc(tap, ucalls, uflow):
         m = re.search(r"serve\.py\.work\s+(\d+)", text)
         tap.eq(int(m.group(1)) if m else None, 100,
                "bcc ucalls -l python PID: 100 calls of work()", text)
-        text = bcc_run(uflow, ctl.pid, env, ctl, 20)
+        returns = re.compile(r"<- \S*serve\.py\.work\b")
+        text = bcc_run(uflow, ctl.pid, env, ctl, 20,
+                       lambda t: len(returns.findall(t)) >= 20)
         flow = re.findall(r"(->|<-) \S*serve\.py\.work\b", text)
         tap.eq((flow.count("->"), flow.count("<-")), (20, 20),
                "bcc uflow -l python PID: 20 entries and returns of work()",
