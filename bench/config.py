@@ -2,6 +2,7 @@
 its report uses (shared by measure.py and report.py)."""
 
 import os
+import re
 import statistics
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -10,8 +11,19 @@ WORKLOADS = ["recursion", "generators", "lines", "exceptions", "mixed"]
 # about 10 ms of plain Python per run each
 SCALE = {"recursion": 2, "generators": 6, "lines": 3, "exceptions": 3,
          "mixed": 4, "blocking": 1}
-ALL = ("PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD", "CALL", "LINE",
-       "PY_UNWIND", "PY_THROW", "RAISE")
+
+
+def probe_names():
+    """pyusdt's probes, from the one list of them (PYUSDT_FOR_EACH_PROBE
+    in src/pyusdt-probes.h): this process need not import pyusdt."""
+    with open(os.path.join(SRC, "src", "pyusdt-probes.h")) as f:
+        text = f.read()
+    body = text.split("#define PYUSDT_FOR_EACH_PROBE(X)", 1)[1]
+    body = body.split("\n\n", 1)[0]
+    return tuple(re.findall(r"X\((\w+),", body))
+
+
+ALL = probe_names()
 # CPYTHON: CPython's probes of a call (python:function__entry and
 # function__return), against START+RETURN: the same hits, the same cost
 CPYTHON = ("python:function__entry", "python:function__return")
