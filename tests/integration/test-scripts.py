@@ -12,7 +12,8 @@ import tempfile
 import time
 
 from pyusdttest import (BUILDDIR, LIBRARY, PYTHON, TAP, Bpftrace, Driven,
-                        python_env, require_tracing, workload)
+                        python_env, require_tracing, workload,
+                        workload_normalized)
 
 SCRIPTS = os.path.join(BUILDDIR, "tests", "scripts")
 # The scripts size their strings themselves; the tests run them with
@@ -439,7 +440,7 @@ def test_events(tap):
 
 def test_lines(tap):
     pid, text = by_pid(tap, "lines", "lines")
-    path = workload("script_serve.py")
+    path = workload_normalized("script_serve.py")
     hits = {}
     for m in re.finditer(r"^\s*%d\s+(\d+)  (.*):(\d+) \((\S+)\)$" % pid,
                          text, re.M):
@@ -502,7 +503,7 @@ def stacks_missing():
 
 def test_syscalls(tap):
     pid, text = by_pid(tap, "syscalls", "reads")
-    serve = workload("script_serve.py")
+    serve = workload_normalized("script_serve.py")
     rows = syscall_rows(text, pid, serve)
     tap.eq(rows.get(("reader", "read")), 7,
            "syscalls.bt -p: 7 reads of reader()", text)
