@@ -290,14 +290,17 @@ def frames_of(folded_stack):
 
 
 def test_austin(tap, austin):
-    """austin samples the program from outside for a second, profile.bt
-    by PID at the same time: the stack each saw most is the same one
+    """austin samples the program from outside for a second (on-CPU
+    samples), profile.bt by PID at the same time: the stack each saw most
+    is the same one
     (austin gives each frame's current line, profile.bt its first line:
     the frames are compared by function and file)."""
     seen = {}
 
     def sample(prog):
-        p = subprocess.run([austin, "-i", "1ms", "-x", "1", "-p",
+        # -s: on-CPU samples only, as profile.bt takes them (in wall
+        # time, the main thread waiting in join() weighs as much)
+        p = subprocess.run([austin, "-s", "-i", "1ms", "-x", "1", "-p",
                             str(prog.pid)], capture_output=True, text=True,
                            timeout=60)
         seen["austin"] = p.stdout
@@ -309,7 +312,7 @@ def test_austin(tap, austin):
     theirs = austin_stacks(seen.get("austin", ""))
     (thread, best), m = (max(theirs.items(), key=lambda kv: kv[1])
                          if theirs else ((None, ()), 0))
-    # austin's wall-time "metric" is microseconds
+    # austin's "metric" is microseconds (of CPU time, with -s)
     mine = frames_of(ours or "")
     left = ["profile.bt 99 Hz: %d samples" % n] + [
         "%s (%s)" % f for f in mine]
