@@ -125,22 +125,8 @@ class Bench:
             self.sh(["make", "-j2"], cwd=self.build,
                     log=os.path.join(self.work, "make.log"))
         self.python = self.args.python or self.make_var("PYTHON") or "python3"
-        self.lib = os.path.join(self.build, "src", ".libs", "libpyusdt.so")
         ext = self.make_var("PYTHON_EXT_SUFFIX")
-        extension = os.path.join(self.build, "src", ".libs", "_pyusdt" + ext)
-        for p in (self.lib, extension):
-            if not os.path.exists(p):
-                self.die("%s not built" % p)
-        # the package, staged (an extension cannot be imported from .libs)
-        stage = os.path.join(self.work, "stage", "pyusdt")
-        shutil.rmtree(os.path.dirname(stage), ignore_errors=True)
-        os.makedirs(stage)
-        for f in os.listdir(os.path.join(SRC, "python", "pyusdt")):
-            if f.endswith(".py"):
-                os.symlink(os.path.join(SRC, "python", "pyusdt", f),
-                           os.path.join(stage, f))
-        os.symlink(extension, os.path.join(stage, os.path.basename(extension)))
-        self.stage = os.path.dirname(stage)
+        self.lib, self.stage = self.stage_build(self.build, SRC, ext, "stage")
         self.setup_baseline(ext)
         self.nop5_build = "PYUSDT_PROBE_NOP5 1" in open(
             os.path.join(self.build, "config.h")).read()
@@ -200,6 +186,25 @@ class Bench:
         self.log("python %s, library %s (%s)" % (self.python, self.lib,
                                                  self.main_form))
 
+    def stage_build(self, build, src, ext, name):
+        """(probe library, staged package directory) of a built build
+        directory: the package staged in WORK/name, since an extension
+        cannot be imported from .libs."""
+        lib = os.path.join(build, "src", ".libs", "libpyusdt.so")
+        extension = os.path.join(build, "src", ".libs", "_pyusdt" + ext)
+        for p in (lib, extension):
+            if not os.path.exists(p):
+                self.die("%s not built" % p)
+        stage = os.path.join(self.work, name, "pyusdt")
+        shutil.rmtree(os.path.dirname(stage), ignore_errors=True)
+        os.makedirs(stage)
+        for f in os.listdir(os.path.join(src, "python", "pyusdt")):
+            if f.endswith(".py"):
+                os.symlink(os.path.join(src, "python", "pyusdt", f),
+                           os.path.join(stage, f))
+        os.symlink(extension, os.path.join(stage, os.path.basename(extension)))
+        return lib, os.path.dirname(stage)
+
     def setup_baseline(self, ext):
         """--baseline BUILD: another build (an earlier commit, say), staged
         as this one is, measured next to it in the same run."""
@@ -208,20 +213,8 @@ class Bench:
             return
         base = os.path.abspath(self.args.baseline)
         src = self.make_var("abs_srcdir", base)
-        lib = os.path.join(base, "src", ".libs", "libpyusdt.so")
-        extension = os.path.join(base, "src", ".libs", "_pyusdt" + ext)
-        for p in (lib, extension):
-            if not os.path.exists(p):
-                self.die("--baseline: %s not built" % p)
-        stage = os.path.join(self.work, "stage-baseline", "pyusdt")
-        shutil.rmtree(os.path.dirname(stage), ignore_errors=True)
-        os.makedirs(stage)
-        for f in os.listdir(os.path.join(src, "python", "pyusdt")):
-            if f.endswith(".py"):
-                os.symlink(os.path.join(src, "python", "pyusdt", f),
-                           os.path.join(stage, f))
-        os.symlink(extension, os.path.join(stage, os.path.basename(extension)))
-        self.base_lib, self.base_stage = lib, os.path.dirname(stage)
+        self.base_lib, self.base_stage = self.stage_build(
+            base, src, ext, "stage-baseline")
         self.base_desc = subprocess.run(
             ["git", "-C", src, "log", "-1", "--format=%h %s"],
             capture_output=True, text=True).stdout.strip() or src
