@@ -48,19 +48,13 @@ apply_attached(unsigned int attached)
 }
 
 static void
-on_change(unsigned int mask)
-{
-    apply_attached(mask);
-}
-
-static void
 start_poller(void)
 {
     if (setup.exited) {
         return;
     }
     if (pyusdt_poller_start((int)setup.check_msec, pyusdt_monitor_enabled(),
-                            on_change, pyusdt_stack_layout_announce,
+                            apply_attached, pyusdt_stack_layout_announce,
                             pyusdt_monitor_release_due) < 0) {
         PySys_WriteStderr("pyusdt: cannot start the poller thread (%s); "
                           "probes attached later are not seen\n",
