@@ -35,6 +35,7 @@ static struct {
     int exited;          /* the exit hook ran: stay off for good */
     long check_msec;
     long verbose;
+    long stack_tls;         /* PYUSDT_STACK_TLS: 0 walks the thread list */
     const char *no_stacks;  /* why Python stacks cannot be read, or NULL */
     unsigned int interpreter_fires;  /* CPython's probes it fires itself */
 } setup;
@@ -125,7 +126,9 @@ PyDoc_STRVAR(state_doc,
 "'check_msec', 'verbose', 'poller'\n"
 "(whether the poller thread runs), 'library' (the probe library),\n"
 "'stack_layout' (whether a tracer is attached to STACK_LAYOUT),\n"
-"'no_stacks' (why Python stacks cannot be read here, or None) and\n"
+"'no_stacks' (why Python stacks cannot be read here, or None),\n"
+"'stack_threads' (how scripts find a thread's PyThreadState: 'tls', or\n"
+"'list' for the interpreter's thread list; None without stacks) and\n"
 "'interpreter_fires' (CPython's probes that the interpreter fires itself,\n"
 "which pyusdt leaves to it).  CPython's probes read 'python:NAME'.");
 
@@ -140,7 +143,7 @@ state(PyObject *module, PyObject *unused)
     PyObject *d = NULL;
 
     if (tool && attached && enabled && fires) {
-        d = Py_BuildValue("{sOsOsOslsOsOsssOszsO}",
+        d = Py_BuildValue("{sOsOsOslsOsOsssOszszsO}",
                           "attached", attached, "enabled", enabled,
                           "tool_id", tool, "check_msec", setup.check_msec,
                           "verbose", setup.verbose ? Py_True : Py_False,
@@ -150,6 +153,7 @@ state(PyObject *module, PyObject *unused)
                           "stack_layout", pyusdt_STACK_LAYOUT_semaphore
                                           ? Py_True : Py_False,
                           "no_stacks", setup.no_stacks,
+                          "stack_threads", pyusdt_stack_layout_threads(),
                           "interpreter_fires", fires);
     }
     Py_XDECREF(tool);
@@ -331,6 +335,7 @@ pyusdt_exec(PyObject *module)
     }
     read_knob(&pyusdt_knob_check_msec, &setup.check_msec);
     read_knob(&pyusdt_knob_verbose, &setup.verbose);
+    read_knob(&pyusdt_knob_stack_tls, &setup.stack_tls);
     pyusdt_monitor_set_verbose((int)setup.verbose);
     if (pyusdt_monitor_init() < 0 || register_hooks(module) < 0) {
         return -1;
@@ -343,7 +348,7 @@ pyusdt_exec(PyObject *module)
     /* a tracer attached before the import: events on and the stack layout
      * told before we return */
     apply_attached(pyusdt_attached());
-    (void)pyusdt_stack_layout_init(&setup.no_stacks);
+    (void)pyusdt_stack_layout_init((int)setup.stack_tls, &setup.no_stacks);
     pyusdt_stack_layout_announce();
     start_poller();
     return 0;

@@ -17,6 +17,10 @@ const struct pyusdt_knob pyusdt_knob_verbose = {
     "PYUSDT_VERBOSE", 0, 1, 0, "0 or 1",
 };
 
+const struct pyusdt_knob pyusdt_knob_stack_tls = {
+    "PYUSDT_STACK_TLS", 0, 1, 1, "0 or 1",
+};
+
 int
 pyusdt_parse_long(const char *s, long min, long max, long *out)
 {

@@ -11,9 +11,10 @@ struct pyusdt_knob {
     const char *want;    /* what a good value is, for the warning */
 };
 
-/* PYUSDT_CHECK_MSEC and PYUSDT_VERBOSE */
+/* PYUSDT_CHECK_MSEC, PYUSDT_VERBOSE and PYUSDT_STACK_TLS */
 extern const struct pyusdt_knob pyusdt_knob_check_msec;
 extern const struct pyusdt_knob pyusdt_knob_verbose;
+extern const struct pyusdt_knob pyusdt_knob_stack_tls;
 
 /* Parse a whole decimal integer within [min, max]: digits with an optional
  * leading '-', no blanks, no trailing text.  Returns 0 and sets *out, or

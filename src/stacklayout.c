@@ -18,7 +18,12 @@
  * glibc's thread descriptor before).  The one that stays is found at
  * import, as the one word near the thread pointer that holds
  * PyThreadState_Get()'s value both while holding the GIL and not, and is
- * announced: a blocked thread's stack can be read too.
+ * announced: a blocked thread's stack can be read too.  Where there is
+ * no such word (a libpython loaded with dlopen() has its thread-locals
+ * elsewhere), or PYUSDT_STACK_TLS=0 asks for it, the offset announced is
+ * 0 and scripts walk the main interpreter's list of threads instead, to
+ * the one whose native_thread_id is the thread's id: a few reads more
+ * per thread ahead of it in the list.
  */
 #include "config.h"
 
@@ -35,8 +40,10 @@
 #include "internal/pycore_debug_offsets.h"
 #include "internal/pycore_interpframe_structs.h"
 #include "internal/pycore_stackref.h"
+#include "internal/pycore_interp_structs.h"
 #elif PY_VERSION_HEX >= 0x030D0000
 #include "internal/pycore_frame.h"
+#include "internal/pycore_interp.h"
 #include "internal/pycore_runtime.h"
 #endif
 
@@ -156,7 +163,11 @@ check_debug_offsets(void)
         || d->code_object.firstlineno != layout.code_firstlineno
         || d->pyobject.ob_type != layout.object_type
         || d->unicode_object.state != layout.unicode_state
-        || d->unicode_object.asciiobject_size != layout.unicode_ascii_text) {
+        || d->unicode_object.asciiobject_size != layout.unicode_ascii_text
+        || d->interpreter_state.threads_head
+           != offsetof(PyInterpreterState, threads.head)
+        || d->thread_state.next != layout.tstate_next
+        || d->thread_state.native_thread_id != layout.tstate_native_id) {
         return "the interpreter's _Py_DebugOffsets differ from the "
                "headers pyusdt was built with";
     }
@@ -164,7 +175,7 @@ check_debug_offsets(void)
 }
 
 int
-pyusdt_stack_layout_init(const char **why)
+pyusdt_stack_layout_init(int use_tls, const char **why)
 {
     layout.version = PYUSDT_STACK_LAYOUT_VERSION;
     layout.tstate_current_frame = offsetof(PyThreadState, current_frame);
@@ -189,13 +200,14 @@ pyusdt_stack_layout_init(const char **why)
     layout.unicode_ascii = ascii_state_bits();
     layout.unicode_ascii_text = sizeof(PyASCIIObject);
     layout.non_ascii_name = (uint64_t)(uintptr_t)non_ascii_name;
+    layout.thread_list =
+        (uint64_t)(uintptr_t)&PyInterpreterState_Main()->threads.head;
+    layout.tstate_next = offsetof(PyThreadState, next);
+    layout.tstate_native_id = offsetof(PyThreadState, native_thread_id);
     unusable = check_debug_offsets();
-    if (unusable == NULL) {
+    if (unusable == NULL && use_tls) {
+        /* 0 when not found: scripts walk the thread list */
         layout.tstate_tls = find_tstate_slot();
-        if (layout.tstate_tls == 0) {
-            unusable = "the thread's PyThreadState was not found near "
-                       "the thread pointer";
-        }
     }
     *why = unusable;
     return unusable == NULL ? 0 : -1;
@@ -204,8 +216,9 @@ pyusdt_stack_layout_init(const char **why)
 #else
 
 int
-pyusdt_stack_layout_init(const char **why)
+pyusdt_stack_layout_init(int use_tls, const char **why)
 {
+    (void)use_tls;
 #if defined(__x86_64__)
     unusable = "Python stacks need Python 3.13 or later";
 #else
@@ -216,6 +229,15 @@ pyusdt_stack_layout_init(const char **why)
 }
 
 #endif
+
+const char *
+pyusdt_stack_layout_threads(void)
+{
+    if (unusable != NULL) {
+        return NULL;
+    }
+    return layout.tstate_tls != 0 ? "tls" : "list";
+}
 
 void
 pyusdt_stack_layout_announce(void)

@@ -11,7 +11,8 @@
 struct pyusdt_stack_layout {
     uint64_t version;               /*  0: PYUSDT_STACK_LAYOUT_VERSION */
     int64_t tstate_tls;             /*  1: the thread's PyThreadState *,
-                                     *     from the thread pointer (fs) */
+                                     *     from the thread pointer (fs);
+                                     *     0: find it in the thread list */
     uint64_t tstate_current_frame;  /*  2: PyThreadState: innermost frame */
     uint64_t frame_previous;        /*  3: _PyInterpreterFrame: caller */
     uint64_t frame_executable;      /*  4: its code object (tagged) */
@@ -31,13 +32,24 @@ struct pyusdt_stack_layout {
                                      *     "<non-ASCII>", in this process:
                                      *     what a script reads in place of
                                      *     a name that is not ASCII */
+    uint64_t thread_list;           /* 17: the address of the main
+                                     *     interpreter's first
+                                     *     PyThreadState * */
+    uint64_t tstate_next;           /* 18: PyThreadState: the next one */
+    uint64_t tstate_native_id;      /* 19: its thread's id (gettid(),
+                                     *     an unsigned long) */
 };
 
 /* Work the layout out (GIL held, at import): the build-time offsets,
  * checked against the interpreter's own _Py_DebugOffsets, and the TLS
- * slot of the thread's PyThreadState.  Returns 0, or -1 when stacks
+ * slot of the thread's PyThreadState, unless use_tls is 0 (then scripts
+ * walk the interpreter's thread list).  Returns 0, or -1 when stacks
  * cannot be read here (then why says why); nothing is announced then. */
-int pyusdt_stack_layout_init(const char **why);
+int pyusdt_stack_layout_init(int use_tls, const char **why);
+
+/* How scripts find a thread's PyThreadState: "tls", "list", or NULL
+ * when there are no stacks. */
+const char *pyusdt_stack_layout_threads(void);
 
 /* Fire STACK_LAYOUT if a tracer is attached to it (any thread, no GIL
  * needed); the first time with no usable layout, one warning instead. */

@@ -4,6 +4,7 @@ input gets one line and a documented status.  Needs no tracer."""
 
 import os
 import subprocess
+import sys
 import tempfile
 
 from pyusdttest import (BUILDDIR, LIBRARY, PYTHON, TAP, python_env,
@@ -128,6 +129,20 @@ def main():
               env=python_env(PYUSDT_VERBOSE="yes"))
     tap.eq(got.stderr, 'pyusdt: ignoring PYUSDT_VERBOSE="yes": not 0 or 1; '
            'using 0\n', "PYUSDT_VERBOSE=yes: one warning")
+    code = "import pyusdt; print(pyusdt.state()['stack_threads'])"
+    # where there are stacks: "tls" found here, "list" when asked for
+    stacks = sys.version_info >= (3, 13)
+    for value, want, warn in (
+            ("0", "list", ""), ("1", "tls", ""),
+            ("2", "tls", 'pyusdt: ignoring PYUSDT_STACK_TLS="2": not 0 or '
+             '1; using 1\n')):
+        got = run([PYTHON, "-c", code], d,
+                  env=python_env(PYUSDT_STACK_TLS=value))
+        tap.eq((got.stdout, got.stderr),
+               ((want if stacks else "None") + "\n", warn),
+               "PYUSDT_STACK_TLS=%s: stack_threads %s%s" % (
+                   value, want if stacks else "None",
+                   ", one warning" if warn else ""))
 
     # an interpreter older than 3.12 gets one clear ImportError
     got = run([PYTHON, "-c", "import sys; sys.version_info = (3, 11, 2); "

@@ -38,10 +38,11 @@ def stacks_missing():
 class Program:
     """stacks.py CASE under pyusdt, up to its "ready" line."""
 
-    def __init__(self, case, seconds=3):
+    def __init__(self, case, seconds=3, tls=1):
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "pyusdt", workload("stacks.py"), case,
-             str(seconds)], env=python_env(), stdin=subprocess.PIPE,
+             str(seconds)], env=python_env(PYUSDT_STACK_TLS=tls),
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.pid = self.proc.pid
         self.reported = {}
@@ -49,6 +50,7 @@ class Program:
         if not line.startswith("ready"):
             raise RuntimeError("stacks.py %s: %r %s" % (
                 case, line, self.proc.stderr.read()))
+        self.threads_way = line.split()[2]
         for _ in range(3 if case == "threads" else 1):
             _, name, stack = self.proc.stdout.readline().rstrip(
                 "\n").split(" ", 2)
@@ -81,13 +83,14 @@ def bpftrace_version():
     return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 
-def trace(script, case, args=(), seconds=3, way="pid", during=None):
+def trace(script, case, args=(), seconds=3, way="pid", during=None, tls=1):
     """Run stacks.py CASE, attach SCRIPT once it is in its stack, then
     let it run: (program, its exit, {stack: number}, output).  way: "-p"
     (bpftrace -p PID), "pid" (the PID as the script's second argument,
     system-wide) or "system" (system-wide, every pyusdt process).
-    during(program) runs while the program runs its case."""
-    prog = Program(case, seconds)
+    during(program) runs while the program runs its case.  tls=0: the
+    program has the script find its threads in the thread list."""
+    prog = Program(case, seconds, tls)
     args = list(args)
     if way == "pid":
         args = (args or ["0"]) + [prog.pid]
@@ -155,14 +158,20 @@ def top(stacks):
     return max(stacks.items(), key=lambda kv: kv[1]) if stacks else (None, 0)
 
 
-def test_profile(tap, case, hz="99", way="pid"):
-    prog, status, stacks, text = trace("profile", case, [hz], way=way)
+def by(tls):
+    return "" if tls else ", from the thread list"
+
+
+def test_profile(tap, case, hz="99", way="pid", tls=1):
+    prog, status, stacks, text = trace("profile", case, [hz], way=way,
+                                       tls=tls)
     want = prog.reported[case] + ";" + spin_frame()
     stack, n = top(stacks)
-    tap.eq((status[0], stack), (0, want),
-           "profile.bt %s Hz, %s, %s: the stack with most samples is the "
+    tap.eq((prog.threads_way, status[0], stack),
+           ("tls" if tls else "list", 0, want),
+           "profile.bt %s Hz, %s, %s%s: the stack with most samples is the "
            "one the program reports (entered before attach), %d samples"
-           % (hz, case, way, n), text)
+           % (hz, case, way, by(tls), n), text)
     return prog, stacks, text
 
 
@@ -175,14 +184,14 @@ def test_launched(tap):
            text)
 
 
-def test_threads(tap):
-    prog, status, stacks, text = trace("profile", "threads")
+def test_threads(tap, tls=1):
+    prog, status, stacks, text = trace("profile", "threads", tls=tls)
     # three threads spinning in turn (the GIL): about 100 samples each
     # when the machine is idle, fewer for one of them on a loaded machine
     for name, stack in sorted(prog.reported.items()):
         n = stacks.get(stack + ";" + spin_frame(), 0)
-        tap.ok(n >= 10, "profile.bt, threads: %s's own stack sampled %d "
-               "times" % (name, n), text)
+        tap.ok(n >= 10 and prog.threads_way == ("tls" if tls else "list"), "profile.bt, threads%s: %s's own stack sampled %d "
+               "times" % (by(tls), name, n), text)
 
 
 def test_deep(tap):
@@ -210,15 +219,17 @@ def test_nopython(tap):
            "[no Python frame] (%d samples)" % n, text)
 
 
-def test_offcpu(tap, way):
+def test_offcpu(tap, way, tls=1):
     prog, status, stacks, text = trace("offcpu", "sleep", seconds=2,
-                                       way=way)
+                                       way=way, tls=tls)
     slept = float(re.search(r"slept (\S+)", status[1]).group(1))
     want = prog.reported["sleep"]
     us = stacks.get(want, 0)
-    tap.ok(abs(us / 1e6 - slept) <= 0.1 * slept,
-           "offcpu.bt, %s: %.3f s blocked in nap()'s stack, the program "
-           "slept %.3f s (within 10%%)" % (way, us / 1e6, slept), text)
+    tap.ok(abs(us / 1e6 - slept) <= 0.1 * slept and
+           prog.threads_way == ("tls" if tls else "list"),
+           "offcpu.bt, %s%s: %.3f s blocked in nap()'s stack, the program "
+           "slept %.3f s (within 10%%)" % (way, by(tls), us / 1e6, slept),
+           text)
     return text
 
 
@@ -437,6 +448,10 @@ def main():
     tap.run(test_unicode)
     for way in ("-p", "pid", "system"):
         tap.run(test_offcpu, way)
+    # the second way to a thread's PyThreadState, its interpreter's list
+    tap.run(test_profile, "main", "99", "pid", 0)
+    tap.run(test_threads, 0)
+    tap.run(test_offcpu, "pid", 0)
     if r:
         tap.run(test_flamegraph, r[2])
     austin = shutil.which("austin")

@@ -179,6 +179,10 @@ START_TEST(test_knob_definitions)
     ck_assert(pyusdt_knob_verbose.min == 0);
     ck_assert(pyusdt_knob_verbose.max == 1);
     ck_assert(pyusdt_knob_verbose.dflt == 0);
+    ck_assert_str_eq(pyusdt_knob_stack_tls.var, "PYUSDT_STACK_TLS");
+    ck_assert(pyusdt_knob_stack_tls.min == 0);
+    ck_assert(pyusdt_knob_stack_tls.max == 1);
+    ck_assert(pyusdt_knob_stack_tls.dflt == 1);
 }
 END_TEST
 

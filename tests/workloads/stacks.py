@@ -1,5 +1,6 @@
 """Known Python stacks for profile.bt and offcpu.bt: argv[1] names the
-case.  The program enters the case's stack, prints "ready PID" and the
+case.  The program enters the case's stack, prints "ready TID WAY"
+(WAY: how pyusdt has scripts find a thread's PyThreadState) and the
 stacks it is in, as profile.bt folds them (frames outermost first,
 "QUALNAME (FILE:FIRSTLINE)" joined by ";"), one line "stack NAME
 FOLDED" each, then waits for a line on stdin and runs for argv[2]
@@ -140,7 +141,9 @@ def main():
     want = 3 if CASE == "threads" else 1
     while len(reported) < want:
         time.sleep(0.001)
-    print("ready %d" % threading.get_native_id(), flush=True)
+    pyusdt = sys.modules.get("pyusdt")
+    print("ready %d %s" % (threading.get_native_id(), pyusdt and
+                           pyusdt.state()["stack_threads"]), flush=True)
     for name, stack in reported:
         print("stack %s %s" % (name, stack), flush=True)
     sys.stdin.readline()
