@@ -14,12 +14,12 @@ import sys
 import pyusdt
 from pyusdt import _pyusdt
 from pyusdt.errors import UsageError, fail as _fail
-from pyusdt import runner
+from pyusdt import perfevents, runner
 from pyusdt.runner import run_code, run_module, run_script
 from pyusdt.trace import TraceError, Tracer
 
 USAGE = """\
-usage: pyusdt [-h] [-V] [--library] [--probes] [--state]
+usage: pyusdt [-h] [-V] [--library] [--probes] [--perf-events] [--state]
               [--trace SCRIPT [--trace-arg ARG]... [--trace-output FILE]]
               (script [args...] | -m module [args...] | -c code [args...])"""
 
@@ -34,6 +34,9 @@ options:
   -V, --version  print pyusdt's version and exit
   --library      print the path of the probe library and exit
   --probes       list the probes and exit
+  --perf-events  print the probes as uprobe events for perf, with their
+                 arguments named and strings as text, and exit (see
+                 pyusdt(7), "perf")
   --state        print what is attached and enabled in this process and exit
   -m module      run a library module as a script, like python3 -m
   -c code        run code given as a string, like python3 -c
@@ -68,6 +71,13 @@ def _info(opt):
     elif opt == "--probes":
         for name in pyusdt.PROBES:
             print(name)
+    elif opt == "--perf-events":
+        try:
+            lines = perfevents.definitions()
+        except (OSError, perfevents.PerfEventError) as e:
+            return _fail("--perf-events: %s" % e, 1)
+        for line in lines:
+            print(line)
     elif opt == "--state":
         for key, value in sorted(pyusdt.refresh().items()):
             if isinstance(value, tuple):
@@ -88,7 +98,8 @@ class Command:
 
 
 TRACE_OPTIONS = ("--trace", "--trace-arg", "--trace-output")
-INFO_OPTIONS = ("-V", "--version", "--library", "--probes", "--state")
+INFO_OPTIONS = ("-V", "--version", "--library", "--probes",
+                "--perf-events", "--state")
 
 
 def parse(argv):
@@ -154,8 +165,7 @@ def main(argv=None):
         print(HELP, end="")
         return 0
     if cmd.info is not None:
-        _info(cmd.info)
-        return 0
+        return _info(cmd.info) or 0
     if cmd.trace is not None:
         return _main_traced(cmd)
     return _run(cmd)
