@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from pyusdttest import (LIBRARY, PYTHON, TAP, Bpftrace, Driven, parse_maps,
+from pyusdttest import (LIBRARY, PYTHON, SRCDIR, TAP, Bpftrace, Driven, parse_maps,
                         python_env, require_tracing, workload_normalized)
 
 PROG = workload_normalized("cpython_probes.py")
@@ -118,17 +118,18 @@ def merged(counts):
     return out
 
 
-def run_pid(tap):
+def run_pid(tap, bt_program=None):
     """The workload started under pyusdt, waiting; bpftrace -p PID with a
     wildcard path, as bcc's tools and one-liners name the probes; then
-    the workload runs.  bpftrace's maps."""
+    the workload runs.  bpftrace's maps, the workload's output and
+    errors, and bpftrace's output."""
     prog = subprocess.Popen(
         [PYTHON, "-m", "pyusdt", "-c",
          "import runpy, sys; sys.stdin.readline(); "
          "runpy.run_path(%r, run_name='__main__')" % PROG],
         env=python_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
-    bt = Bpftrace(program("*"), pid=prog.pid)
+    bt = Bpftrace(bt_program or program("*"), pid=prog.pid)
     try:
         bt.start()
         time.sleep(0.3)
@@ -139,7 +140,7 @@ def run_pid(tap):
         if prog.poll() is None:
             prog.kill()
             prog.wait()
-    return parse_maps(text), out, err
+    return parse_maps(text), out, err, text
 
 
 def run_system(tap, objects):
@@ -267,6 +268,109 @@ def test_perf(tap, perf, fires):
                                            p.stderr[-2000:]))
 
 
+def howto_one_liners():
+    """The bpftrace programs of pyusdt(7)'s "CPython's howto in
+    bpftrace", as a reader copies them."""
+    with open(os.path.join(SRCDIR, "man", "pyusdt.7")) as f:
+        man = f.read()
+    section = man.split('.SS "CPython\'s howto in bpftrace"')[1]
+    section = section.split(".SS ")[0]
+    text = (section.replace("\\-", "-").replace("\\(aq", "'")
+            .replace("\\e", "\\"))
+    return re.findall(r"# bpftrace -p 1234 -e '\n(.*?)'\n", text, re.S)
+
+
+def test_howto(tap, fires):
+    """The howto's examples in bpftrace, from pyusdt(7), unchanged."""
+    progs = howto_one_liners()
+    tap.eq(len(progs), 3, "pyusdt(7) has the howto's 3 examples")
+    if len(progs) != 3:
+        return
+    hierarchy, calls, lines = progs
+    leaf_at, ret_at = line_of("def leaf("), line_of("return n + 1")
+    # the call hierarchy: leaf() entered and left 5 times, at one depth
+    maps, out, err, text = run_pid(tap, hierarchy)
+    # (bpftrace prints the events of each CPU in order, not all in order)
+    entered = re.findall(r"^(-?\d+) => leaf in %s:%d$" % (
+        re.escape(PROG), leaf_at), text, re.M)
+    left = re.findall(r"^(-?\d+) <= leaf in %s:%d$" % (
+        re.escape(PROG), ret_at), text, re.M)
+    tap.eq((out, len(entered), sorted(left)),
+           ("done\n", 5, sorted(entered)),
+           "the howto's call hierarchy: leaf() entered and left 5 times, "
+           "at depths %s" % ",".join(entered), text[-3000:] + err)
+    # calls per function: exact for the interpreter's or pyusdt's probe
+    maps, out, err, text = run_pid(tap, calls)
+    got = {(k[1], int(k[2])): n for k, n in maps.get("calls", {}).items()
+           if k[0] == PROG}
+    want = expected()["function__entry"]
+    if "function__entry" in fires:
+        got, want = got.get(("leaf", leaf_at)), 5
+    tap.eq((out, got), ("done\n", want),
+           "the howto's calls per function: exact counts", text[-3000:])
+    # lines of loop(): exact
+    maps, out, err, text = run_pid(tap, lines)
+    got = {int(k[2]): n for k, n in maps.get("lines", {}).items()
+           if k[0] == PROG and k[1] == "loop"}
+    tap.eq((out, got), ("done\n", expected()["line"]),
+           "the howto's lines run: loop()'s exact", text[-3000:])
+
+
+UPROBE_EVENTS = "/sys/kernel/tracing/uprobe_events"
+
+
+def test_perf_text(tap, perf, fires):
+    """pyusdt --perf-events defines the library's probes as uprobe
+    events with the strings as text: perf record and perf script show
+    loop()'s lines (python:line) and leaf()'s entries, exactly."""
+    defs = subprocess.run([PYTHON, "-m", "pyusdt", "--perf-events"],
+                          env=python_env(), capture_output=True, text=True)
+    names = [d.split()[0][2:] for d in defs.stdout.splitlines()]
+    remove = [perf, "probe", "-q", "-d", "python:*", "-d", "pyusdt:*"]
+    subprocess.run(remove, capture_output=True)
+    try:
+        # as the shell's >> does (Python's "a" mode seeks, which tracefs
+        # refuses)
+        fd = os.open(UPROBE_EVENTS, os.O_WRONLY | os.O_APPEND)
+        try:
+            os.write(fd, defs.stdout.encode())
+        finally:
+            os.close(fd)
+    except OSError as e:
+        tap.ok(False, "pyusdt --perf-events: the kernel takes the events",
+               "%s\n%s%s" % (e, defs.stdout, defs.stderr))
+        return
+    data = tempfile.mktemp(prefix="pyusdt-perf-", suffix=".data")
+    try:
+        rec = subprocess.run(
+            [perf, "record", "-q", "-o", data, "-e", "python:line", "-e",
+             "pyusdt:PY_START", "--", PYTHON, "-m", "pyusdt", PROG],
+            env=python_env(), capture_output=True, text=True, timeout=120)
+        script = subprocess.run([perf, "script", "-i", data],
+                                capture_output=True, text=True)
+    finally:
+        subprocess.run(remove, capture_output=True)
+        if os.path.exists(data):
+            os.unlink(data)
+    lines, starts = {}, 0
+    for text in script.stdout.splitlines():
+        m = re.search(r'python:line: \(\w+\) filename="([^"]*)" '
+                      r'funcname="loop" lineno=(\d+)$', text)
+        if m and m.group(1) == PROG:
+            lines[int(m.group(2))] = lines.get(int(m.group(2)), 0) + 1
+        if re.search(r'pyusdt:PY_START: \(\w+\) name="leaf" file="%s" '
+                     r'firstline=%d offset=0 qualname="leaf"$'
+                     % (re.escape(PROG), line_of("def leaf(")), text):
+            starts += 1
+    tap.eq((len(names), rec.returncode, lines, starts),
+           (len(set(names)), 0, expected()["line"], 5),
+           "perf script shows the probes' strings as text (pyusdt "
+           "--perf-events, %d events): loop()'s lines %s, leaf() entered "
+           "5 times" % (len(names), sorted(lines.items())),
+           defs.stdout + rec.stderr + script.stdout[-3000:] +
+           script.stderr)
+
+
 def bcc_kernel_source():
     """(a BCC_KERNEL_SOURCE for bcc, a directory to remove afterwards, or
     why there is none).  bcc compiles its programs against the running
@@ -380,7 +484,7 @@ def main():
     fires = interpreter_fires()
     print("# the interpreter fires itself: %s"
           % (", ".join(sorted(fires)) or "none"))
-    maps, out, err = tap.run(run_pid) or ({}, "", "")
+    maps, out, err, _ = tap.run(run_pid) or ({}, "", "", "")
     tap.eq(out, "done\n", "by PID: the program runs as without tracing",
            err)
     check_counts(tap, "by PID (usdt:*:python:...)", maps, fires)
@@ -395,12 +499,16 @@ def main():
     check_counts(tap, "system-wide (the library and %s)"
                  % os.path.basename(exe), maps, fires)
     tap.run(test_attach, fires)
+    tap.run(test_howto, fires)
     perf = shutil.which("perf")
     if perf and subprocess.run([perf, "--version"],
                                capture_output=True).returncode == 0:
         tap.run(test_perf, perf, fires)
+        tap.run(test_perf_text, perf, fires)
     else:
         tap.skip("perf stat and bpftrace count the same run alike",
+                 "no perf")
+        tap.skip("perf script shows the probes' strings as text",
                  "no perf")
     ucalls = shutil.which("ucalls") or shutil.which("ucalls", path="/usr/sbin")
     uflow = shutil.which("uflow") or shutil.which("uflow", path="/usr/sbin")
