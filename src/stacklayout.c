@@ -53,8 +53,11 @@
 static struct pyusdt_stack_layout layout;
 static const char *unusable = "not looked at yet";
 /* What scripts print for a name that is not compact ASCII: they read it
- * from here with the same read as a name, with no branch to verify. */
-static const char non_ascii_name[] = "<non-ASCII>";
+ * from here with the same read as a name, with no branch to verify.
+ * Written at import, not a constant: a BPF program cannot fault a page
+ * in, and a page of constants that the process never touched may not be
+ * mapped (the name then read as ""); a written page stays. */
+static char non_ascii_name[sizeof("<non-ASCII>")];
 
 #if PY_VERSION_HEX >= 0x030D0000 && defined(__x86_64__)
 
@@ -199,6 +202,7 @@ pyusdt_stack_layout_init(int use_tls, const char **why)
     layout.unicode_state = offsetof(PyASCIIObject, state);
     layout.unicode_ascii = ascii_state_bits();
     layout.unicode_ascii_text = sizeof(PyASCIIObject);
+    memcpy(non_ascii_name, "<non-ASCII>", sizeof(non_ascii_name));
     layout.non_ascii_name = (uint64_t)(uintptr_t)non_ascii_name;
     layout.thread_list =
         (uint64_t)(uintptr_t)&PyInterpreterState_Main()->threads.head;
