@@ -52,11 +52,13 @@ def _script_dirs():
 
 
 def find_script(name):
-    """The path of the script NAME (a path, or top, top.bt, ...), or None."""
-    if os.path.isfile(name):
-        return name
+    """The path of the script NAME, or None.  A NAME with a "/" names a
+    file (./top.bt, /tmp/x.bt); one without (top, top.bt) names a script
+    of the script directories only, never a file of the current
+    directory: --trace runs bpftrace as root, and root in /tmp must not
+    run whatever /tmp/top holds."""
     if os.sep in name:
-        return None
+        return name if os.path.isfile(name) else None
     for d in _script_dirs():
         for candidate in (name, name + ".bt"):
             path = os.path.join(d, candidate)

@@ -6,6 +6,7 @@ exact where the workload makes them deterministic."""
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -580,6 +581,36 @@ def test_trace_errors(tap):
     p = run(["--trace-arg", "1", prog])
     tap.ok(p.returncode == 2 and "need --trace" in p.stderr,
            "--trace-arg without --trace: usage error", p.stderr)
+    tap.run(test_trace_name_not_cwd, run, prog)
+
+
+def test_trace_name_not_cwd(tap, run, prog):
+    """--trace NAME runs bpftrace as root: a NAME without "/" is looked
+    for in the script directories only, never in the current directory;
+    ./NAME names the file there."""
+    d = tempfile.mkdtemp(prefix="pyusdt-cwd-")
+    planted = ('BEGIN { printf("planted script ran\\n"); }\n'
+               "usdt:%s:pyusdt:PY_START { }\n" % LIBRARY)
+    try:
+        for name in ("top", "top.bt", "nosuch-script"):
+            with open(os.path.join(d, name), "w") as f:
+                f.write(planted)
+        env = python_env(PYUSDT_SCRIPT_DIR=SCRIPTS)
+        p = run(["--trace", "top", prog], cwd=d, env=env)
+        tap.ok(p.returncode == 0 and "planted" not in p.stdout + p.stderr
+               and "Tracing Python function calls" in p.stdout,
+               "--trace top in a directory holding top and top.bt: the "
+               "installed top.bt runs", p.stdout + p.stderr)
+        p = run(["--trace", "nosuch-script", prog], cwd=d, env=env)
+        tap.ok(p.returncode == 5 and "planted" not in p.stdout,
+               "--trace nosuch-script, a file of the current directory: "
+               "not found, status 5", p.stdout + p.stderr)
+        p = run(["--trace", "./top", prog], cwd=d, env=env)
+        tap.ok(p.returncode == 0 and "planted script ran" in p.stdout,
+               "--trace ./top: the file of the current directory runs",
+               p.stdout + p.stderr)
+    finally:
+        shutil.rmtree(d)
 
 
 def main():
