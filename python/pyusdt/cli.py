@@ -9,19 +9,22 @@ tracebacks it would get under python3 itself.  See pyusdt(1).
 """
 
 import atexit
+import re
 import sys
 
 import pyusdt
 from pyusdt import _pyusdt
 from pyusdt.errors import UsageError, fail as _fail
-from pyusdt import perfevents, runner
+from pyusdt import attach, perfevents, runner
 from pyusdt.runner import run_code, run_module, run_script
 from pyusdt.trace import TraceError, Tracer
 
 USAGE = """\
 usage: pyusdt [-h] [-V] [--library] [--probes] [--perf-events] [--state]
               [--trace SCRIPT [--trace-arg ARG]... [--trace-output FILE]]
-              (script [args...] | -m module [args...] | -c code [args...])"""
+              (script [args...] | -m module [args...] | -c code [args...])
+       pyusdt --attach PID [--attach-timeout SECONDS]
+              [--trace SCRIPT [--trace-arg ARG]... [--trace-output FILE]]"""
 
 HELP = USAGE + """
 
@@ -51,6 +54,14 @@ tracing (as root, with bpftrace; works with every bpftrace version):
   --trace-arg ARG      an argument of the script ($1, $2, ...), repeatable
   --trace-output FILE  write bpftrace's output to FILE (bpftrace -o)
 
+attaching (Python 3.14+, as root or the program's user):
+  --attach PID         load pyusdt into the running Python program PID,
+                       through sys.remote_exec; with --trace, then run
+                       bpftrace -p PID on SCRIPT until Ctrl-C
+  --attach-timeout SECONDS
+                       how long to wait for the program to run Python
+                       code and load pyusdt (10)
+
 environment:
   PYUSDT_CHECK_MSEC  how often the probes are polled, 1..10000 ms (100)
   PYUSDT_VERBOSE     1: report events switched on and off on stderr (0)
@@ -60,6 +71,9 @@ environment:
 exit status: the program's, as under python3; 2 for bad usage.  With
 --trace, before the program runs: 3 not root, 4 no bpftrace, 5 SCRIPT not
 found or not for this pyusdt's probe library, 6 bpftrace failed to attach.
+With --attach: 0 loaded (or bpftrace's status with --trace), 7 no such
+process, 8 not permitted, 9 not Python 3.14+, 10 remote debugging
+disabled, 11 pyusdt not installed for its Python, 12 timed out.
 """
 
 
@@ -95,9 +109,12 @@ class Command:
         self.trace = None
         self.mode = self.target = None
         self.args = []
+        self.attach = None
+        self.attach_timeout = None
 
 
-TRACE_OPTIONS = ("--trace", "--trace-arg", "--trace-output")
+TRACE_OPTIONS = ("--trace", "--trace-arg", "--trace-output", "--attach",
+                 "--attach-timeout")
 INFO_OPTIONS = ("-V", "--version", "--library", "--probes",
                 "--perf-events", "--state")
 
@@ -121,6 +138,19 @@ def parse(argv):
                 value = argv[i]
             if name == "--trace":
                 script = value
+            elif name == "--attach":
+                if not re.fullmatch(r"[1-9][0-9]{0,9}", value):
+                    raise UsageError("--attach needs a process id, not %r"
+                                     % value)
+                cmd.attach = int(value)
+            elif name == "--attach-timeout":
+                try:
+                    cmd.attach_timeout = float(value)
+                except ValueError:
+                    cmd.attach_timeout = -1.0
+                if not 0 < cmd.attach_timeout <= 3600:
+                    raise UsageError("--attach-timeout needs seconds from "
+                                     "0 to 3600, not %r" % value)
             elif name == "--trace-arg":
                 targs.append(value)
             else:
@@ -150,7 +180,11 @@ def parse(argv):
         cmd.trace = (script, targs, output)
     elif targs or output is not None:
         raise UsageError("--trace-arg and --trace-output need --trace")
-    if cmd.info is None and cmd.target is None:
+    if cmd.attach is not None and cmd.target is not None:
+        raise UsageError("--attach takes a process id, not a program")
+    if cmd.attach_timeout is not None and cmd.attach is None:
+        raise UsageError("--attach-timeout needs --attach")
+    if cmd.info is None and cmd.target is None and cmd.attach is None:
         raise UsageError("no program given: name a script, -m module or "
                          "-c code")
     return cmd
@@ -166,6 +200,9 @@ def main(argv=None):
         return 0
     if cmd.info is not None:
         return _info(cmd.info) or 0
+    if cmd.attach is not None:
+        return attach.main(cmd.attach, cmd.attach_timeout or
+                           attach.ATTACH_TIMEOUT_DEFAULT, cmd.trace)
     if cmd.trace is not None:
         return _main_traced(cmd)
     return _run(cmd)

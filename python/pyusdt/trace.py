@@ -240,6 +240,26 @@ class Tracer:
         proc.returncode = os.waitstatus_to_exitcode(status)
         return proc.returncode
 
+    def run_on(self, pid):
+        """bpftrace -p PID on the script, until it ends or Ctrl-C ends
+        it: its exit status."""
+        cmd = [self.bpftrace, "-p", str(pid)]
+        if self.output is not None:
+            cmd += ["-o", self.output]
+        cmd += ["-e", self.program()] + self.args
+        sys.stdout.flush()
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+        except OSError as e:
+            return _fail("cannot run %s: %s" % (self.bpftrace, e.strerror),
+                         TRACE_NO_BPFTRACE)
+        while True:
+            try:
+                return proc.wait()
+            except KeyboardInterrupt:
+                # bpftrace has the Ctrl-C too: wait for its report
+                continue
+
     def stop_at_exit(self):
         """stop(), from atexit: after the program's own exit handlers and
         its threads, which are traced to their end."""

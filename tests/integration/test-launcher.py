@@ -93,6 +93,19 @@ def main():
     tap.eq((got.returncode, got.stderr),
            (2, "pyusdt: argument expected for the -m option (see pyusdt "
                "--help)\n"), "-m without a module: one line, status 2")
+    for args, msg in (
+            (["--attach", "12x"], "--attach needs a process id, not '12x'"),
+            (["--attach", "0"], "--attach needs a process id, not '0'"),
+            (["--attach", "1", "x.py"],
+             "--attach takes a process id, not a program"),
+            (["--attach", "1", "--attach-timeout", "0"],
+             "--attach-timeout needs seconds from 0 to 3600, not '0'"),
+            (["--attach-timeout", "5", "x.py"],
+             "--attach-timeout needs --attach")):
+        got = run([PYTHON, "-m", "pyusdt"] + args, d)
+        tap.eq((got.returncode, got.stderr),
+               (2, "pyusdt: %s (see pyusdt --help)\n" % msg),
+               "%s: one line, status 2" % " ".join(args))
     got = run([PYTHON, "-m", "pyusdt", "--probes"], d)
     tap.eq((got.returncode, got.stdout.split()),
            (0, ["PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD", "CALL",

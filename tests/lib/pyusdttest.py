@@ -353,15 +353,15 @@ class Driven:
     command is asked first and its reply kept in .hello."""
 
     def __init__(self, name, args=(), env=None, via_launcher=True,
-                 python=None, hello=None):
-        cmd = [python or PYTHON]
+                 python=None, hello=None, python_args=(), user=None):
+        cmd = [python or PYTHON] + list(python_args)
         if via_launcher:
             cmd += ["-m", "pyusdt"]
         cmd += [workload_normalized(name)] + list(args)
         self.proc = subprocess.Popen(
             cmd, env=env or python_env(), stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            bufsize=1, start_new_session=True)
+            bufsize=1, start_new_session=True, user=user)
         self.pid = self.proc.pid
         self.hello = self.ask(hello) if hello else None
 
