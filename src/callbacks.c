@@ -1,8 +1,10 @@
 /* callbacks.c - sys.monitoring callbacks: read the code object, fire.
  *
  * A callback is registered only while its probe is attached.  It returns
- * None whatever happens: a NULL return would inject an exception into the
- * traced program, and DISABLE would silence the location for good.
+ * None whatever happens (a NULL return would inject an exception into the
+ * traced program), but for code outside the filter (filter.h): there a
+ * local event returns DISABLE, which silences that location until the
+ * filter changes (pyusdt then calls sys.monitoring.restart_events()).
  *
  * This is the hot path of a traced program, so:
  * - each callback is an object with its own vectorcall function: CPython
@@ -25,6 +27,7 @@
 
 #include "callbacks.h"
 #include "codecache.h"
+#include "filter.h"
 #include "probetab.h"
 #include "pyusdt-probes.h"
 #include "repr.h"
@@ -40,6 +43,7 @@
 #endif
 
 static PyObject *missing;   /* sys.monitoring.MISSING */
+static PyObject *disable;   /* sys.monitoring.DISABLE */
 
 /* CPython's probes that the interpreter fires itself (PYUSDT_PYTHON_BIT):
  * pyusdt does not fire those. */
@@ -63,12 +67,14 @@ struct codeinfo {
     PyObject *fileobj;      /* co_filename when cached (strong reference) */
     PyObject *nameobj;      /* co_name (strong reference) */
     PyObject *qualobj;      /* co_qualname (strong reference) */
+    unsigned int filter_generation;     /* of the verdict: */
+    int passes;             /* whether the code passes the filter */
 };
 
 /* Anything but a code object (MISSING, a code-like object of another
  * implementation) reads as "<missing>", line 0. */
-static const struct codeinfo no_code = {
-    "<missing>", "<missing>", "<missing>", 0, NULL, NULL, NULL
+static struct codeinfo no_code = {
+    "<missing>", "<missing>", "<missing>", 0, NULL, NULL, NULL, 0, 0
 };
 
 static void
@@ -91,10 +97,12 @@ pyusdt_callbacks_forget(void)
 }
 
 void
-pyusdt_callbacks_set_missing(PyObject *m)
+pyusdt_callbacks_set_missing(PyObject *m, PyObject *d)
 {
     Py_XINCREF(m);
     Py_XSETREF(missing, m);
+    Py_XINCREF(d);
+    Py_XSETREF(disable, d);
 }
 
 /* For the rare case where nothing can be cached (no code watcher free,
@@ -125,7 +133,7 @@ own_copy(const char *s, const char *buf, char **tail)
 
 /* First event of a code object (or co_filename was replaced): look its
  * names up and keep them with it. */
-PYUSDT_COLD const struct codeinfo *
+PYUSDT_COLD struct codeinfo *
 code_info_slow(PyCodeObject *co)
 {
     struct codeinfo *ci;
@@ -139,6 +147,8 @@ code_info_slow(PyCodeObject *co)
     uncached.ci.qualname = pyusdt_name_utf8(co->co_qualname, uncached.qual,
                                             sizeof(uncached.qual));
     uncached.ci.firstline = co->co_firstlineno;
+    /* no verdict yet */
+    uncached.ci.filter_generation = pyusdt_filter_generation - 1;
     if (uncached.ci.name == uncached.name) {
         extra_len += strlen(uncached.name) + 1;
     }
@@ -162,6 +172,7 @@ code_info_slow(PyCodeObject *co)
     ci->fileobj = Py_XNewRef(co->co_filename);
     ci->nameobj = Py_XNewRef(co->co_name);
     ci->qualobj = Py_XNewRef(co->co_qualname);
+    ci->filter_generation = pyusdt_filter_generation - 1;
     /* (an older value, for an older co_filename, is freed) */
     if (pyusdt_codecache_put((PyObject *)co, ci) < 0) {
         free_codeinfo(ci);
@@ -170,7 +181,7 @@ code_info_slow(PyCodeObject *co)
     return ci;
 }
 
-PYUSDT_INLINE const struct codeinfo *
+PYUSDT_INLINE struct codeinfo *
 code_info(PyObject *code)
 {
     if (PYUSDT_LIKELY(code != NULL && PyCode_Check(code))) {
@@ -186,6 +197,28 @@ code_info(PyObject *code)
         return code_info_slow(co);
     }
     return &no_code;
+}
+
+/* The filter's verdict on the code, taken once per code object and
+ * filter. */
+PYUSDT_COLD int
+code_passes_slow(struct codeinfo *ci)
+{
+    ci->passes = pyusdt_filter_match(ci->name, ci->qualname, ci->file);
+    ci->filter_generation = pyusdt_filter_generation;
+    return ci->passes;
+}
+
+PYUSDT_INLINE int
+code_passes(struct codeinfo *ci)
+{
+    if (PYUSDT_LIKELY(!pyusdt_filter_on)) {
+        return 1;
+    }
+    if (PYUSDT_LIKELY(ci->filter_generation == pyusdt_filter_generation)) {
+        return ci->passes;
+    }
+    return code_passes_slow(ci);
 }
 
 PYUSDT_COLD int
@@ -255,7 +288,8 @@ line_at(PyObject *code, PyObject *offset)
 
 /* A callback: when the probe's semaphore is up, look the code object up
  * and run FIRE, which fires the probe with what the event passes; then
- * CPython's probe of the event, PYTHON. */
+ * CPython's probe of the event, PYTHON.  Code outside the filter fires
+ * nothing, and a local event is not called there again. */
 #define CALLBACK_WITH(NAME, FIRE, PYTHON) \
     static PyObject * \
     cb_##NAME(PyObject *self, PyObject *const *args, size_t nargsf, \
@@ -265,7 +299,14 @@ line_at(PyObject *code, PyObject *offset)
         int python = PYTHON_ON_##PYTHON; \
         if (own || python) { \
             Py_ssize_t nargs = PyVectorcall_NARGS(nargsf); \
-            const struct codeinfo *ci = code_info(ARG(0)); \
+            struct codeinfo *ci = code_info(ARG(0)); \
+            if (!code_passes(ci)) { \
+                if ((PYUSDT_LOCAL_EVENTS & PYUSDT_BIT(NAME)) \
+                    && disable != NULL) { \
+                    return Py_NewRef(disable); \
+                } \
+                Py_RETURN_NONE; \
+            } \
             if (own) { \
                 FIRE; \
             } \

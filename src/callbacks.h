@@ -5,8 +5,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-/* Remember sys.monitoring.MISSING (a new reference is kept). */
-void pyusdt_callbacks_set_missing(PyObject *missing);
+/* Remember sys.monitoring.MISSING and DISABLE (new references are
+ * kept). */
+void pyusdt_callbacks_set_missing(PyObject *missing, PyObject *disable);
 
 /* CPython's probes (PYUSDT_PYTHON_BIT) that the interpreter fires
  * itself: the callbacks do not fire pyusdt's copies of those. */

@@ -23,8 +23,10 @@
 #include "restart.h"
 #include "probetab.h"
 #include "pyusdt-probes.h"
+#include "setfilter.h"
 #include "settings.h"
 #include "stacklayout.h"
+#include "filter.h"
 
 #if PY_VERSION_HEX < 0x030C0000
 #error "pyusdt needs Python 3.12 or later (sys.monitoring)"
@@ -128,7 +130,8 @@ PyDoc_STRVAR(state_doc,
 "'stack_layout' (whether a tracer is attached to STACK_LAYOUT),\n"
 "'no_stacks' (why Python stacks cannot be read here, or None),\n"
 "'stack_threads' (how scripts find a thread's PyThreadState: 'tls', or\n"
-"'list' for the interpreter's thread list; None without stacks) and\n"
+"'list' for the interpreter's thread list; None without stacks),\n"
+"'filter' (the filter set, or None) and\n"
 "'interpreter_fires' (CPython's probes that the interpreter fires itself,\n"
 "which pyusdt leaves to it).  CPython's probes read 'python:NAME'.");
 
@@ -143,7 +146,7 @@ state(PyObject *module, PyObject *unused)
     PyObject *d = NULL;
 
     if (tool && attached && enabled && fires) {
-        d = Py_BuildValue("{sOsOsOslsOsOsssOszszsO}",
+        d = Py_BuildValue("{sOsOsOslsOsOsssOszszszsO}",
                           "attached", attached, "enabled", enabled,
                           "tool_id", tool, "check_msec", setup.check_msec,
                           "verbose", setup.verbose ? Py_True : Py_False,
@@ -154,6 +157,7 @@ state(PyObject *module, PyObject *unused)
                                           ? Py_True : Py_False,
                           "no_stacks", setup.no_stacks,
                           "stack_threads", pyusdt_stack_layout_threads(),
+                          "filter", pyusdt_filter_text(),
                           "interpreter_fires", fires);
     }
     Py_XDECREF(tool);
@@ -340,6 +344,7 @@ pyusdt_exec(PyObject *module)
     if (pyusdt_monitor_init() < 0 || register_hooks(module) < 0) {
         return -1;
     }
+    pyusdt_filter_from_environment();
     setup.initialized = 1;
     setup.interpreter_fires = pyusdt_interpreter_python_probes();
     pyusdt_callbacks_set_interpreter_fires(setup.interpreter_fires);
@@ -357,6 +362,7 @@ pyusdt_exec(PyObject *module)
 static PyMethodDef methods[] = {
     {"state", state, METH_NOARGS, state_doc},
     {"refresh", refresh, METH_NOARGS, refresh_doc},
+    {"set_filter", pyusdt_set_filter, METH_O, pyusdt_set_filter_doc},
     {"_finish", at_exit, METH_NOARGS, finish_doc},
     {NULL, NULL, 0, NULL},
 };

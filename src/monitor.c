@@ -136,7 +136,7 @@ free_tool_id(void)
 int
 pyusdt_monitor_init(void)
 {
-    PyObject *missing;
+    PyObject *missing, *disable;
 
     if (mon.sys_monitoring != NULL) {
         return 0;    /* the module was imported again */
@@ -164,11 +164,15 @@ pyusdt_monitor_init(void)
         return -1;
     }
     missing = PyObject_GetAttrString(mon.sys_monitoring, "MISSING");
-    if (missing == NULL) {
+    disable = PyObject_GetAttrString(mon.sys_monitoring, "DISABLE");
+    if (missing == NULL || disable == NULL) {
+        Py_XDECREF(missing);
+        Py_XDECREF(disable);
         return -1;
     }
-    pyusdt_callbacks_set_missing(missing);
+    pyusdt_callbacks_set_missing(missing, disable);
     Py_DECREF(missing);
+    Py_DECREF(disable);
     for (int i = 0; i < PYUSDT_NPROBES; i++) {
         mon.callback[i] = pyusdt_callback_new(i);
         if (mon.callback[i] == NULL) {
@@ -351,6 +355,22 @@ pyusdt_monitor_apply(unsigned int mask)
         report(mask);
     }
     PyErr_SetRaisedException(exc);
+}
+
+int
+pyusdt_monitor_restart_events(void)
+{
+    PyObject *r;
+
+    if (mon.sys_monitoring == NULL) {
+        return 0;
+    }
+    r = PyObject_CallMethod(mon.sys_monitoring, "restart_events", NULL);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
 }
 
 void

@@ -31,6 +31,11 @@ int pyusdt_monitor_check(void);
  * another tool took it. */
 void pyusdt_monitor_release(void);
 
+/* sys.monitoring.restart_events(): locations that a callback DISABLEd,
+ * pyusdt's and every other tool's, get their events again.  0, or -1
+ * with an exception set. */
+int pyusdt_monitor_restart_events(void);
+
 int pyusdt_monitor_tool_id(void);
 unsigned int pyusdt_monitor_enabled(void);
 

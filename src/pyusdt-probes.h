@@ -61,6 +61,13 @@ enum pyusdt_probe {
 };
 #define PYUSDT_BIT(NAME) (1u << PYUSDT_##NAME)
 
+/* The events sys.monitoring calls local (they happen at a code location):
+ * their callbacks may return sys.monitoring.DISABLE, which the filter
+ * uses.  RAISE, PY_UNWIND and PY_THROW may not. */
+#define PYUSDT_LOCAL_EVENTS \
+    (PYUSDT_BIT(PY_START) | PYUSDT_BIT(PY_RESUME) | PYUSDT_BIT(PY_RETURN) \
+     | PYUSDT_BIT(PY_YIELD) | PYUSDT_BIT(CALL) | PYUSDT_BIT(LINE))
+
 /* CPython's probes have the bits from PYUSDT_PYTHON_SHIFT on. */
 #define PYUSDT_PYTHON_SHIFT 16
 enum pyusdt_python_probe {

@@ -7,6 +7,8 @@ otherwise no callback is registered and the program runs as before.
 
     state()    what is attached and enabled right now (a dict)
     refresh()  read the probe semaphores now instead of at the next poll
+    set_filter(patterns)  fire probes only for the functions or files that
+               match (fnmatch patterns, comma-separated; None: all)
     PROBES     the names of the probes
     LIBRARY    the path of the probe library that bpftrace scripts name
 
@@ -22,7 +24,7 @@ if sys.version_info < (3, 12):
 
 try:
     from pyusdt._pyusdt import (LIBRARY, PROBE_ABI, PROBES, PYTHON_PROBES,
-                                __version__, refresh, state)
+                                __version__, refresh, set_filter, state)
 except ModuleNotFoundError as e:
     if e.name != "pyusdt._pyusdt":
         raise
@@ -32,4 +34,4 @@ except ModuleNotFoundError as e:
         name="pyusdt._pyusdt") from None
 
 __all__ = ["LIBRARY", "PROBE_ABI", "PROBES", "PYTHON_PROBES", "__version__",
-           "refresh", "state"]
+           "refresh", "set_filter", "state"]

@@ -48,6 +48,9 @@ except OSError:
     pass
 __import__("pyusdt")
 """
+_SET_FILTER = """\
+__import__("pyusdt").set_filter(%r)
+"""
 
 # the variables of the target's environment that decide where its
 # interpreter finds modules
@@ -186,7 +189,7 @@ def _check_enabled(pid, env):
                               ATTACH_DISABLED)
 
 
-def _script(pid):
+def _script(pid, patterns):
     """(the script's path as the target sees it, as we see it)."""
     root = "/proc/%d/root" % pid
     uid, gid = _owner(pid)
@@ -204,6 +207,8 @@ def _script(pid):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
     with os.fdopen(fd, "w") as f:
         f.write(_LOAD % (os.path.join(seen, "load.py"), seen))
+        if patterns is not None:
+            f.write(_SET_FILTER % patterns)
     if os.geteuid() == 0 and uid != 0:
         # the target's user reads it (and removes it): nobody else can
         os.chown(path, uid, gid)
@@ -219,16 +224,18 @@ def _remove(path):
         pass
 
 
-def load(pid, timeout=ATTACH_TIMEOUT_DEFAULT):
-    """Load pyusdt into process pid; returns once its probe library is
-    mapped there.  AttachError otherwise."""
-    if _loaded(pid):
+def load(pid, timeout=ATTACH_TIMEOUT_DEFAULT, patterns=None):
+    """Load pyusdt into process pid (and set its filter to patterns, when
+    not None); returns once the program ran the script (it removed it)
+    and the probe library is mapped there.  AttachError otherwise."""
+    already = _loaded(pid)
+    if already and patterns is None:
         return "already loaded"
     _check_permitted(pid)
     env = _environ(pid)
     exe, version = _interpreter(pid, env)
     _check_enabled(pid, env)
-    theirs, ours = _script(pid)
+    theirs, ours = _script(pid, patterns)
     p = subprocess.run(
         [exe, "-c", "import sys; sys.remote_exec(int(sys.argv[1]), "
          "sys.argv[2])", str(pid), theirs],
@@ -248,7 +255,7 @@ def load(pid, timeout=ATTACH_TIMEOUT_DEFAULT):
         raise AttachError("sys.remote_exec failed: %s" % last,
                           ATTACH_NOT_SUPPORTED)
     deadline = time.monotonic() + timeout
-    while not _loaded(pid):
+    while os.path.exists(ours) or not _loaded(pid):
         if time.monotonic() > deadline:
             # the script stays for the target to run (and remove) when it
             # runs Python again
@@ -257,12 +264,15 @@ def load(pid, timeout=ATTACH_TIMEOUT_DEFAULT):
                 "system call?): pyusdt loads when it does" % (pid, timeout),
                 ATTACH_TIMEOUT)
         time.sleep(0.02)
-    _remove(ours)       # the target removed it already, unless it failed
-    return "loaded (Python %s)" % version
+    what = "already loaded" if already else "loaded (Python %s)" % version
+    if patterns is not None:
+        what += ", filter %r set" % patterns
+    return what
 
 
-def main(pid, timeout, trace=None):
-    """pyusdt --attach PID [--trace SCRIPT ...]: the exit status."""
+def main(pid, timeout, trace=None, patterns=None):
+    """pyusdt --attach PID [--filter PATTERNS] [--trace SCRIPT ...]: the
+    exit status."""
     tracer = None
     if trace is not None:
         from pyusdt.trace import TraceError, Tracer
@@ -271,8 +281,10 @@ def main(pid, timeout, trace=None):
             tracer.check()
         except TraceError as e:
             return _fail(str(e), e.status)
+        if patterns is None:
+            patterns = tracer.filter
     try:
-        what = load(pid, timeout)
+        what = load(pid, timeout, patterns)
     except AttachError as e:
         return _fail(str(e), e.status)
     print("pyusdt: %s in process %d; trace it with bpftrace -p %d"

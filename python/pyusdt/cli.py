@@ -21,9 +21,10 @@ from pyusdt.trace import TraceError, Tracer
 
 USAGE = """\
 usage: pyusdt [-h] [-V] [--library] [--probes] [--perf-events] [--state]
+              [--filter PATTERNS]
               [--trace SCRIPT [--trace-arg ARG]... [--trace-output FILE]]
               (script [args...] | -m module [args...] | -c code [args...])
-       pyusdt --attach PID [--attach-timeout SECONDS]
+       pyusdt --attach PID [--attach-timeout SECONDS] [--filter PATTERNS]
               [--trace SCRIPT [--trace-arg ARG]... [--trace-output FILE]]"""
 
 HELP = USAGE + """
@@ -41,6 +42,11 @@ options:
                  arguments named and strings as text, and exit (see
                  pyusdt(7), "perf")
   --state        print what is attached and enabled in this process and exit
+  --filter PATTERNS
+                 fire probes only for the functions or files that match:
+                 comma-separated fnmatch patterns, of a name or qualified
+                 name ("work", "Engine.*") or, with a "/", of a file
+                 ("*/myapp/*"); other code costs nothing once seen
   -m module      run a library module as a script, like python3 -m
   -c code        run code given as a string, like python3 -c
 
@@ -66,6 +72,7 @@ environment:
   PYUSDT_CHECK_MSEC  how often the probes are polled, 1..10000 ms (100)
   PYUSDT_VERBOSE     1: report events switched on and off on stderr (0)
   PYUSDT_SCRIPT_DIR  where --trace looks for a SCRIPT given by name first
+  PYUSDT_FILTER      the filter of --filter, read when pyusdt is imported
   BPFTRACE           the bpftrace that --trace runs (bpftrace on PATH)
 
 exit status: the program's, as under python3; 2 for bad usage.  With
@@ -111,10 +118,11 @@ class Command:
         self.args = []
         self.attach = None
         self.attach_timeout = None
+        self.filter = None
 
 
 TRACE_OPTIONS = ("--trace", "--trace-arg", "--trace-output", "--attach",
-                 "--attach-timeout")
+                 "--attach-timeout", "--filter")
 INFO_OPTIONS = ("-V", "--version", "--library", "--probes",
                 "--perf-events", "--state")
 
@@ -143,6 +151,8 @@ def parse(argv):
                     raise UsageError("--attach needs a process id, not %r"
                                      % value)
                 cmd.attach = int(value)
+            elif name == "--filter":
+                cmd.filter = value
             elif name == "--attach-timeout":
                 try:
                     cmd.attach_timeout = float(value)
@@ -202,7 +212,10 @@ def main(argv=None):
         return _info(cmd.info) or 0
     if cmd.attach is not None:
         return attach.main(cmd.attach, cmd.attach_timeout or
-                           attach.ATTACH_TIMEOUT_DEFAULT, cmd.trace)
+                           attach.ATTACH_TIMEOUT_DEFAULT, cmd.trace,
+                           cmd.filter)
+    if cmd.filter is not None:
+        pyusdt.set_filter(cmd.filter)
     if cmd.trace is not None:
         return _main_traced(cmd)
     return _run(cmd)
@@ -216,6 +229,9 @@ def _main_traced(cmd):
         tracer.check()
     except TraceError as e:
         return _fail(str(e), e.status)
+    if cmd.filter is None and tracer.filter is not None:
+        # the script's own: the code it does not look at costs nothing
+        pyusdt.set_filter(tracer.filter)
 
     def start():
         tracer.start()

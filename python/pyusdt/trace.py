@@ -68,6 +68,29 @@ def find_script(name):
 
 
 _PROBE_SPEC_PATH = re.compile(r"usdt:[^:\s]*:pyusdt:")
+# a script's filter, for pyusdt --trace: "// pyusdt-filter: PATTERNS" on a
+# line of its own, $1, $2, ... standing for the script's arguments
+_FILTER_LINE = re.compile(r"^//[ \t]*pyusdt-filter:[ \t]*(\S.*?)[ \t]*$",
+                          re.M)
+
+
+def script_filter(text, args):
+    """The filter a script asks for with its arguments, or None (none
+    asked, or an argument it names not given)."""
+    m = _FILTER_LINE.search(text)
+    if not m:
+        return None
+    missing = []
+
+    def arg(a):
+        n = int(a.group(1))
+        if n > len(args):
+            missing.append(n)
+            return ""
+        return args[n - 1]
+
+    patterns = re.sub(r"\$(\d+)", arg, m.group(1))
+    return None if missing else patterns
 
 
 class Tracer:
@@ -82,6 +105,7 @@ class Tracer:
         self.proc = None
         self.owner = None
         self.wanted = ()
+        self.filter = None
 
     def check(self):
         """Find what tracing needs; TraceError if something is missing."""
@@ -103,7 +127,9 @@ class Tracer:
         self.script = path
         try:
             with open(path, encoding="utf-8", errors="replace") as f:
-                specs = _PROBE_SPEC.findall(f.read())
+                text = f.read()
+            specs = _PROBE_SPEC.findall(text)
+            self.filter = script_filter(text, self.args)
         except OSError as e:
             raise TraceError("cannot read %s: %s" % (path, e.strerror),
                              TRACE_NO_SCRIPT)

@@ -63,8 +63,9 @@ def test_attach_and_trace(tap):
            "--attach PID: status 0 and one line once pyusdt is loaded")
     tap.eq((reply, prog.ask("loaded")),
            ({"done": 1, "total": 1},
-            {"pyusdt": True, "globals": ["Stop", "loaded", "quit_",
-                                         "run_work", "serve", "sys"]}),
+            {"pyusdt": True, "filter": None,
+             "globals": ["Stop", "loaded", "quit_", "run_work", "serve",
+                         "sys"]}),
            "the program replies as before; pyusdt is loaded and no global "
            "was added")
     tap.eq(leftovers() - before, set(),
@@ -118,6 +119,21 @@ def test_attach_trace_option(tap):
     tap.eq((p.returncode, status, m and int(m.group(1))), (0, 3, 9),
            "--attach --trace top.bt: bpftrace until the program ends, "
            "work() 9 calls", o + e + text)
+
+
+def test_attach_filter(tap):
+    """--attach --filter sets the filter in the running program, loaded
+    or not yet."""
+    prog = target()
+    for patterns in ("work", "serve,*/x/*"):
+        p = attach(prog.pid, "--filter", patterns)
+        time.sleep(0.5)
+        prog.ask("work 1")
+        out, err = p.communicate(timeout=60)
+        tap.eq((p.returncode, prog.ask("loaded")["filter"]), (0, patterns),
+               "--attach --filter %s: the program's filter" % patterns,
+               out + err)
+    prog.finish("quit")
 
 
 def test_timeout(tap):
@@ -242,6 +258,7 @@ def main():
         return
     tap.run(test_attach_and_trace)
     tap.run(test_attach_trace_option)
+    tap.run(test_attach_filter)
     tap.run(test_timeout)
     tap.run(test_failures)
     tap.done()

@@ -10,7 +10,9 @@ from serve import Stop, run_work, serve
 
 
 def loaded():
-    return {"pyusdt": "pyusdt" in sys.modules,
+    pyusdt = sys.modules.get("pyusdt")
+    return {"pyusdt": pyusdt is not None,
+            "filter": pyusdt and pyusdt.state()["filter"],
             "globals": sorted(n for n in globals() if not n.startswith("__"))}
 
 
