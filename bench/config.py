@@ -9,7 +9,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 WORKLOADS = ["recursion", "generators", "lines", "exceptions", "mixed"]
 # about 10 ms of plain Python per run each
-SCALE = {"recursion": 2, "generators": 6, "lines": 3, "exceptions": 3,
+SCALE = {"filtered": 1, "recursion": 2, "generators": 6, "lines": 3, "exceptions": 3,
          "mixed": 4, "blocking": 1}
 
 

@@ -518,6 +518,51 @@ class Bench:
                                           if r is not None})
                 S["austin " + interval] = {"pairs": pairs}
 
+    # ----------------------------------------------------- phase: filter
+    def phase_filter(self):
+        """The filtered workload with PY_START and PY_RETURN counted per
+        function by bpftrace: pyusdt imported with PYUSDT_FILTER=wanted,
+        and without a filter, each against plain Python, interleaved."""
+        reps = 2 if self.quick else 5
+        runs = 3
+        prog = "\n".join(
+            'usdt:%s:pyusdt:%s { @h[pid, str(arg0)] = count(); }'
+            % (self.lib, p) for p in ("PY_START", "PY_RETURN"))
+        self.log("filter: attaching bpftrace (PY_START, PY_RETURN), %d "
+                 "interleaved repetitions" % reps)
+        bt = self.bt_start(prog)
+        F = self.data["filter"] = {"pairs": [], "runs": runs}
+        pids = []
+        try:
+            for rep in range(reps):
+                order = ["plain", "filtered", "unfiltered"]
+                if rep % 2:
+                    order.reverse()
+                pair = {}
+                for m in order:
+                    stage = None
+                    env = self.env()
+                    if m == "filtered":
+                        env["PYUSDT_FILTER"] = "wanted"
+                    cmd = [self.python, os.path.join(HERE, "workloads.py"),
+                           "filtered", "plain" if m == "plain" else
+                           "pyusdt", str(runs), "1"]
+                    pid, r = self.run_json(cmd, env=env)
+                    r["pid"] = pid
+                    pair[m] = r
+                    if m == "filtered":
+                        pids.append(pid)
+                F["pairs"].append(pair)
+        finally:
+            text = bt.stop(timeout=120)
+        hits = {}
+        for line in text.splitlines():
+            m = re.match(r"@h\[(\d+), (\w+)\]: (\d+)$", line)
+            if m and int(m.group(1)) in pids:
+                hits[m.group(2)] = hits.get(m.group(2), 0) + int(m.group(3))
+        F["hits"] = hits
+        F["processes"] = len(pids)
+
     # ---------------------------------------------------- phase: latency
     def phase_latency(self):
         cycles = 1 if self.quick else 2

@@ -226,8 +226,28 @@ def blocking(scale):
     return t
 
 
+def wanted(i):
+    return i + 1
+
+
+def unwanted(i):
+    return i - 1
+
+
+def filtered(scale):
+    """The filter's case: wanted() 100 times inside a loop of 300,000
+    calls of unwanted() (scale 1)."""
+    t = 0
+    for i in range(300000 * scale):
+        t += unwanted(i)
+        if i % 3000 == 0:
+            t += wanted(i)
+    return t
+
+
 WORKLOADS = {
     "blocking": blocking,
+    "filtered": filtered,
     "recursion": recursion,
     "generators": generators,
     "lines": lines,
