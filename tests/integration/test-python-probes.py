@@ -118,7 +118,7 @@ def merged(counts):
     return out
 
 
-def run_pid(tap, bt_program=None):
+def run_pid(tap, bt_program=None, path=PROG):
     """The workload started under pyusdt, waiting; bpftrace -p PID with a
     wildcard path, as bcc's tools and one-liners name the probes; then
     the workload runs.  bpftrace's maps, the workload's output and
@@ -126,7 +126,7 @@ def run_pid(tap, bt_program=None):
     prog = subprocess.Popen(
         [PYTHON, "-m", "pyusdt", "-c",
          "import runpy, sys; sys.stdin.readline(); "
-         "runpy.run_path(%r, run_name='__main__')" % PROG],
+         "runpy.run_path(%r, run_name='__main__')" % path],
         env=python_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
     bt = Bpftrace(bt_program or program("*"), pid=prog.pid)
@@ -287,14 +287,19 @@ def test_howto(tap, fires):
     if len(progs) != 3:
         return
     hierarchy, calls, lines = progs
-    leaf_at, ret_at = line_of("def leaf("), line_of("return n + 1")
-    # the call hierarchy: leaf() entered and left 5 times, at one depth
-    maps, out, err, text = run_pid(tap, hierarchy)
+    leaf_at = line_of("def leaf(")
+    # the call hierarchy, which prints every call and return, on a small
+    # program (bpftrace drops output on a busy one): leaf() entered and
+    # left 5 times, at one depth
+    small = workload_normalized("leaves.py")
+    with open(small) as f:
+        src = f.read().splitlines()
+    maps, out, err, text = run_pid(tap, hierarchy, small)
     # (bpftrace prints the events of each CPU in order, not all in order)
     entered = re.findall(r"^(-?\d+) => leaf in %s:%d$" % (
-        re.escape(PROG), leaf_at), text, re.M)
+        re.escape(small), src.index("def leaf(n):") + 1), text, re.M)
     left = re.findall(r"^(-?\d+) <= leaf in %s:%d$" % (
-        re.escape(PROG), ret_at), text, re.M)
+        re.escape(small), src.index("    return n + 1") + 1), text, re.M)
     tap.eq((out, len(entered), sorted(left)),
            ("done\n", 5, sorted(entered)),
            "the howto's call hierarchy: leaf() entered and left 5 times, "
