@@ -41,7 +41,7 @@ def traced(prog, commands):
 
 
 def test_api(tap):
-    prog = Driven("filtered.py")
+    prog = Driven("filtered.py", hello="state")
     replies, status, err, got = traced(prog, [
         "filter target", "call target 100", "call other 300", "call run 7",
         "filter Engine.*", "call run 5", "call target 3",
@@ -58,7 +58,8 @@ def test_api(tap):
 
 
 def test_environment(tap):
-    prog = Driven("filtered.py", env=python_env(PYUSDT_FILTER="other"))
+    prog = Driven("filtered.py", env=python_env(PYUSDT_FILTER="other"),
+                  hello="state")
     replies, status, err, got = traced(prog, [
         "state", "call target 50", "call other 20"])
     tap.eq((replies[0]["filter"], got["target"], got["other"]),
@@ -118,7 +119,7 @@ def test_coverage(tap):
     def line(text):
         return lines.index(text) + 1
 
-    prog = Driven("filtered.py", args=["coverage"])
+    prog = Driven("filtered.py", args=["coverage"], hello="state")
     bt = Bpftrace(COUNT, pid=prog.pid)
     bt.start()
     try:

@@ -13,6 +13,7 @@ process that is no Python, and Python before 3.14 (the only check on
 import glob
 import os
 import re
+import select
 import subprocess
 import sys
 import time
@@ -36,13 +37,26 @@ def attached(pid, *extra, **kw):
     return p.returncode, out, err
 
 
+def poke(prog, p, timeout=60):
+    """The program waits in a read, and runs the injected script only
+    with its next command: send it commands that call no work() until
+    --attach (p) reports, on its stdout, or ends."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and p.poll() is None:
+        r, _, _ = select.select([p.stdout], [], [], 0.05)
+        if r:
+            return
+        prog.ask("loaded")
+
+
 def leftovers():
     return set(glob.glob("/tmp/pyusdt-attach-*"))
 
 
 def target(env=None, python_args=(), user=None):
+    # (its first reply: the program runs Python, in its command loop)
     return Driven("unprepared.py", via_launcher=False, env=env,
-                  python_args=python_args, user=user)
+                  python_args=python_args, user=user, hello="loaded")
 
 
 def test_attach_and_trace(tap):
@@ -50,12 +64,10 @@ def test_attach_and_trace(tap):
     before = leftovers()
     prog = target()
     prog.ask("work 5")
-    # the program waits in a read: it runs the injected script with its
-    # next command, which comes while --attach waits
     p = attach(prog.pid)
-    time.sleep(0.5)
-    reply = prog.ask("work 1")
+    poke(prog, p)
     out, err = p.communicate(timeout=60)
+    reply = prog.ask("work 1")
     want = ("pyusdt: loaded (Python %d.%d) in process %d; trace it with "
             "bpftrace -p %d\n" % (sys.version_info[:2] + (prog.pid,
                                                           prog.pid)))
@@ -97,8 +109,7 @@ def test_attach_trace_option(tap):
     p = attach(prog.pid, "--trace", os.path.join(
         os.environ.get("PYUSDT_TEST_BUILDDIR", "."), "tests", "scripts",
         "top.bt"), "--trace-output", out)
-    time.sleep(0.5)
-    prog.ask("work 1")      # runs the injected script
+    poke(prog, p)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -127,8 +138,7 @@ def test_attach_filter(tap):
     prog = target()
     for patterns in ("work", "serve,*/x/*"):
         p = attach(prog.pid, "--filter", patterns)
-        time.sleep(0.5)
-        prog.ask("work 1")
+        poke(prog, p)
         out, err = p.communicate(timeout=60)
         tap.eq((p.returncode, prog.ask("loaded")["filter"]), (0, patterns),
                "--attach --filter %s: the program's filter" % patterns,
