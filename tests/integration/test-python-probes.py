@@ -125,10 +125,14 @@ def run_pid(tap, bt_program=None, path=PROG):
     errors, and bpftrace's output."""
     prog = subprocess.Popen(
         [PYTHON, "-m", "pyusdt", "-c",
-         "import runpy, sys; sys.stdin.readline(); "
+         "import runpy, sys; print('ready', flush=True); "
+         "sys.stdin.readline(); "
          "runpy.run_path(%r, run_name='__main__')" % path],
         env=python_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
+    # pyusdt is loaded once the program runs: bpftrace -p finds its probes
+    # (a debug interpreter takes a while to start)
+    prog.stdout.readline()      # "ready"
     bt = Bpftrace(bt_program or program("*"), pid=prog.pid)
     try:
         bt.start()
