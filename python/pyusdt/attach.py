@@ -29,7 +29,8 @@ ATTACH_NO_PYUSDT = 11
 ATTACH_TIMEOUT = 12
 ATTACH_TIMEOUT_DEFAULT = 10.0
 
-HOW_ELSE = "start it under pyusdt, or import pyusdt in it"
+HOW_ELSE = ("start it under pyusdt, import pyusdt in it, or install "
+            "python3-pyusdt-autoload and restart it")
 
 # run by the target's interpreter: what it is and what it has
 _PROBE = """\
@@ -92,32 +93,38 @@ def _ptrace_scope():
         return 0
 
 
-def _not_permitted(pid):
-    """Why this user may not attach to pid, in words."""
+def _refusal(pid):
+    """Why the kernel will not let this user attach to pid, in words, or
+    None when nothing forbids it that can be told beforehand."""
     uid, _ = _owner(pid)
     scope = _ptrace_scope()
     if scope == 3:
         return ("not permitted: kernel.yama.ptrace_scope is 3, no process "
                 "may attach to another, root included")
-    if os.geteuid() != 0 and uid != os.geteuid():
+    if os.geteuid() == 0:
+        return None
+    if uid != os.geteuid():
         return ("not permitted: process %d belongs to another user (uid "
                 "%d); attach as root" % (pid, uid))
-    if os.geteuid() != 0 and scope == 1:
+    if scope == 1:
         return ("not permitted: kernel.yama.ptrace_scope is 1, only a "
                 "parent may attach to its child; attach as root, or set "
                 "it to 0")
-    if os.geteuid() != 0 and scope == 2:
+    if scope == 2:
         return ("not permitted: kernel.yama.ptrace_scope is 2, only root "
                 "may attach")
-    return "not permitted to attach to process %d" % pid
+    return None
+
+
+def _not_permitted(pid):
+    """Why an attach to pid was refused, in words."""
+    return _refusal(pid) or "not permitted to attach to process %d" % pid
 
 
 def _check_permitted(pid):
-    uid, _ = _owner(pid)
-    scope = _ptrace_scope()
-    if scope == 3 or (os.geteuid() != 0 and
-                      (uid != os.geteuid() or scope in (1, 2))):
-        raise AttachError(_not_permitted(pid), ATTACH_NOT_PERMITTED)
+    why = _refusal(pid)
+    if why:
+        raise AttachError(why, ATTACH_NOT_PERMITTED)
 
 
 def _environ(pid):
