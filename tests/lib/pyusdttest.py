@@ -440,6 +440,31 @@ def run_timed(cmd, env=None, timeout=60, **kw):
     return proc, time.monotonic() - t0
 
 
+def autoload_venv(root, python, autoload=True, srcdir=None):
+    """A virtual environment of python made by hand (a pyvenv.cfg and a
+    link: no venv module needed), with, if autoload, the source tree's
+    pyusdt-autoload.pth and _pyusdt_autoload.py in its site directory,
+    as python3-pyusdt-autoload installs them.  pyusdt itself comes from
+    PYTHONPATH.  Returns the environment's python."""
+    srcdir = srcdir or os.environ.get("PYUSDT_TEST_SRCDIR", ".")
+    real = os.path.realpath(python)
+    os.makedirs(os.path.join(root, "bin"))
+    with open(os.path.join(root, "pyvenv.cfg"), "w") as f:
+        f.write("home = %s\ninclude-system-site-packages = false\n"
+                % os.path.dirname(real))
+    venv_python = os.path.join(root, "bin", "python")
+    os.symlink(real, venv_python)
+    site_dir = subprocess.run(
+        [venv_python, "-c",
+         "import site; print(site.getsitepackages()[0])"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    os.makedirs(site_dir)
+    if autoload:
+        for f in ("pyusdt-autoload.pth", "_pyusdt_autoload.py"):
+            shutil.copy(os.path.join(srcdir, "python", f), site_dir)
+    return venv_python
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
