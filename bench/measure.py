@@ -19,7 +19,7 @@ from config import (ALL, FORMS, HERE, SCALE, SET_NAME, SETS, SRC,
 
 # the bpftrace driver of the tests
 sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
-from pyusdttest import Bpftrace  # noqa: E402
+from pyusdttest import Bpftrace, autoload_venv  # noqa: E402
 
 
 class Lines:
@@ -562,6 +562,80 @@ class Bench:
                 hits[m.group(2)] = hits.get(m.group(2), 0) + int(m.group(3))
         F["hits"] = hits
         F["processes"] = len(pids)
+
+    # --------------------------------------------------- phase: autoload
+    def phase_autoload(self):
+        """What python3-pyusdt-autoload costs a process: at start-up
+        (python -c pass) and at rest (wake-ups, CPU time and RSS of a
+        sleeping process), with the .pth file in the site directory of a
+        virtual environment, against the same environment without it and
+        with PYUSDT_AUTOLOAD=0, interleaved."""
+        reps = 30 if self.quick else 300
+        root = os.path.join(self.work, "autoload")
+        shutil.rmtree(root, ignore_errors=True)
+        py = {"plain": autoload_venv(os.path.join(root, "plain"),
+                                     self.python, False, SRC),
+              "autoload": autoload_venv(os.path.join(root, "autoload"),
+                                        self.python, True, SRC)}
+        A = self.data["autoload"] = {"start": [], "rest": []}
+        self.log("autoload: python -c pass, %d interleaved repetitions"
+                 % reps)
+        modes = ["plain", "autoload", "autoload, PYUSDT_AUTOLOAD=0"]
+        for rep in range(reps + 3):
+            env = self.env()
+            order = modes if rep % 2 == 0 else modes[::-1]
+            times = {}
+            for m in order:
+                e = dict(env)
+                if m.endswith("=0"):
+                    e["PYUSDT_AUTOLOAD"] = "0"
+                t0 = time.perf_counter()
+                subprocess.run([py[m.split(",")[0]], "-c", "pass"], env=e,
+                               check=True)
+                times[m] = time.perf_counter() - t0
+            if rep >= 3:    # the first ones fill the caches
+                A["start"].append(times)
+        seconds = 2 if self.quick else 5
+        self.log("autoload: sleeping processes, %d s each" % seconds)
+        for rep in range(3):
+            for m in ("plain", "autoload"):
+                p = subprocess.Popen([py[m], "-c",
+                                      "import time; time.sleep(600)"],
+                                     env=self.env())
+                try:
+                    time.sleep(1)
+                    a = self.rest_counters(p.pid)
+                    time.sleep(seconds)
+                    b = self.rest_counters(p.pid)
+                finally:
+                    p.kill()
+                    p.wait()
+                A["rest"].append({
+                    "mode": m, "seconds": seconds, "threads": b["threads"],
+                    "switches": b["switches"] - a["switches"],
+                    "cpu_ns": b["cpu_ns"] - a["cpu_ns"],
+                    "rss_kb": b["rss_kb"]})
+
+    @staticmethod
+    def rest_counters(pid):
+        """Context switches and CPU time (schedstat, ns) summed over a
+        process's threads, and its RSS."""
+        out = {"switches": 0, "cpu_ns": 0, "threads": 0, "rss_kb": 0}
+        task = "/proc/%d/task" % pid
+        for tid in os.listdir(task):
+            out["threads"] += 1
+            with open(os.path.join(task, tid, "status")) as f:
+                for line in f:
+                    # voluntary_ and nonvoluntary_ctxt_switches
+                    if "ctxt_switches:" in line:
+                        out["switches"] += int(line.split()[1])
+            with open(os.path.join(task, tid, "schedstat")) as f:
+                out["cpu_ns"] += int(f.read().split()[0])
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    out["rss_kb"] = int(line.split()[1])
+        return out
 
     # ---------------------------------------------------- phase: latency
     def phase_latency(self):

@@ -49,6 +49,39 @@ class Report:
                         and got.get("unwanted", 0) == 0))
         return lines, results
 
+    def report_autoload(self):
+        """What python3-pyusdt-autoload costs a process."""
+        A = self.data.get("autoload")
+        if not A:
+            return [], []
+        lines, results = [], []
+        w = lines.append
+        start = A["start"]
+
+        def ms(mode):
+            return median([t[mode] for t in start]) * 1e3
+
+        def added(mode):
+            return median([t[mode] - t["plain"] for t in start]) * 1e3
+
+        auto, off = added("autoload"), added("autoload, PYUSDT_AUTOLOAD=0")
+        w("5c. Autoload (pyusdt-autoload.pth in the site directory): "
+          "python -c pass, %d interleaved runs" % len(start))
+        w("plain %.2f ms; with autoload %.2f ms (+%.2f ms, median of the "
+          "differences); PYUSDT_AUTOLOAD=0 %.2f ms (%+.2f ms)"
+          % (ms("plain"), ms("autoload"), auto,
+             ms("autoload, PYUSDT_AUTOLOAD=0"), off))
+        for mode in ("plain", "autoload"):
+            rest = [r for r in A["rest"] if r["mode"] == mode]
+            wake = median([r["switches"] / r["seconds"] for r in rest])
+            cpu = median([r["cpu_ns"] / r["seconds"] / 1e3 for r in rest])
+            w("at rest, %-8s: %d threads, %.1f wake-ups/s, %.1f us CPU/s, "
+              "RSS %d KiB" % (mode, rest[0]["threads"], wake, cpu,
+                              median([r["rss_kb"] for r in rest])))
+        results.append(("autoload: start-up cost (python -c pass)",
+                        "+%.2f ms" % auto, "<= +2 ms", auto <= 2.0))
+        return lines, results
+
     def report_stacks(self):
         """Section 6: what reading Python stacks costs."""
         S = self.data.get("stacks")
@@ -282,6 +315,8 @@ class Report:
         lines += stack_lines
         filter_lines, filter_results = self.report_filter()
         lines += filter_lines
+        autoload_lines, autoload_results = self.report_autoload()
+        lines += autoload_lines
         lines += self.report_baseline()
 
         # ---- targets
@@ -295,7 +330,7 @@ class Report:
             results.append((what, ok))
             w("%-52s %-32s %-12s %s" % (what, measured, limit, met(ok)))
 
-        for r in stack_results + filter_results:
+        for r in stack_results + filter_results + autoload_results:
             row(*r)
         row("untraced runtime ratio, worst workload",
             "%.3f (%s)" % worst_untraced, "<= %.2f" % TARGET["untraced_ratio"],
