@@ -257,7 +257,8 @@ def main():
         tap.eq((status, err), (9, (
             "pyusdt: process %d runs Python %d.%d: --attach needs 3.14 or "
             "later (sys.remote_exec); to trace it, start it under pyusdt, "
-            "or import pyusdt in it\n"
+            "import pyusdt in it, or install python3-pyusdt-autoload and "
+            "restart it\n"
             % ((prog.pid,) + sys.version_info[:2]))),
             "--attach of a Python %d.%d program: status 9, one line "
             "saying how to trace it" % sys.version_info[:2])
