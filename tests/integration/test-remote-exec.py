@@ -225,26 +225,57 @@ def test_failures(tap):
 
 def test_ptrace_scope(tap):
     """kernel.yama.ptrace_scope 1 lets only a parent attach: a user
-    attaching to its own program is refused, with the reason."""
+    attaching to its own program is refused, with the reason; 2 lets
+    only root attach, 3 no one."""
     scope = "/proc/sys/kernel/yama/ptrace_scope"
-    if not os.path.exists(scope):
-        # nothing to test: no kernel setting refuses the attach here
-        print("# no Yama in this kernel (%s): ptrace_scope not tested"
-              % scope)
+    if os.path.exists(scope):
+        with open(scope) as f:
+            old = f.read()
+        prog = target(user=65534)
+        try:
+            with open(scope, "w") as f:
+                f.write("1")
+            status, out, err = attached(prog.pid, user=65534)
+        finally:
+            with open(scope, "w") as f:
+                f.write(old)
+        tap.ok(status == 8 and "ptrace_scope is 1" in err,
+               "--attach to one's own program under ptrace_scope 1: "
+               "status 8", err)
+        prog.finish("quit")
         return
-    with open(scope) as f:
-        old = f.read()
+    # No Yama in this kernel: nothing refuses the attach, so what is
+    # tested is pyusdt's reading of the setting and its refusal.  The
+    # setting is a file mounted over /proc/sys/kernel in a mount
+    # namespace of --attach's own.
     prog = target(user=65534)
-    try:
-        with open(scope, "w") as f:
-            f.write("1")
-        status, out, err = attached(prog.pid, user=65534)
-    finally:
-        with open(scope, "w") as f:
-            f.write(old)
-    tap.ok(status == 8 and "ptrace_scope is 1" in err,
-           "--attach to one's own program under ptrace_scope 1: status 8",
-           err)
+    for value, user, want in (
+            ("1", 65534, "kernel.yama.ptrace_scope is 1, only a parent "
+             "may attach to its child; attach as root, or set it to 0"),
+            ("2", 65534, "kernel.yama.ptrace_scope is 2, only root may "
+             "attach"),
+            ("3", None, "kernel.yama.ptrace_scope is 3, no process may "
+             "attach to another, root included")):
+        # (private first: nothing mounted here may reach other
+        # namespaces; the root may be no mount point, in a chroot)
+        cmd = ("mount --make-rprivate /proc && "
+               "mount -t tmpfs none /proc/sys/kernel && mkdir "
+               "/proc/sys/kernel/yama && echo %s > "
+               "/proc/sys/kernel/yama/ptrace_scope && exec \"$@\"" % value)
+        run_as = (["setpriv", "--reuid=65534", "--regid=65534",
+                   "--clear-groups"] if user else [])
+        p = subprocess.run(
+            ["unshare", "-m", "--propagation", "unchanged", "sh", "-c", cmd,
+             "sh"] + run_as + LAUNCHER
+            + ["--attach", str(prog.pid)], env=python_env(),
+            capture_output=True, text=True, timeout=120)
+        tap.eq((p.returncode, p.stderr), (8, "pyusdt: not permitted: %s\n"
+                                          % want),
+               "--attach %s under ptrace_scope %s (a file here: no Yama "
+               "in this kernel): status 8, the setting named"
+               % ("to one's own program" if user else "as root", value))
+    tap.eq(prog.ask("loaded")["pyusdt"], False,
+           "... and the program is left alone")
     prog.finish("quit")
 
 
