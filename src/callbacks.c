@@ -22,6 +22,7 @@
 #include "config.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +64,7 @@ struct codeinfo {
     const char *name;
     const char *file;
     const char *qualname;
+    const char *location;   /* "QUALNAME (FILE:FIRSTLINE)" */
     int firstline;
     PyObject *fileobj;      /* co_filename when cached (strong reference) */
     PyObject *nameobj;      /* co_name (strong reference) */
@@ -74,7 +76,8 @@ struct codeinfo {
 /* Anything but a code object (MISSING, a code-like object of another
  * implementation) reads as "<missing>", line 0. */
 static struct codeinfo no_code = {
-    "<missing>", "<missing>", "<missing>", 0, NULL, NULL, NULL, 0, 0
+    "<missing>", "<missing>", "<missing>", "<missing> (<missing>:0)", 0,
+    NULL, NULL, NULL, 0, 0
 };
 
 static void
@@ -114,6 +117,7 @@ static struct {
     char name[PYUSDT_NAME_MAX];
     char file[PYUSDT_NAME_MAX];
     char qual[PYUSDT_NAME_MAX];
+    char location[2 * PYUSDT_NAME_MAX + 16];
 } uncached;
 
 static const char *
@@ -137,7 +141,7 @@ PYUSDT_COLD struct codeinfo *
 code_info_slow(PyCodeObject *co)
 {
     struct codeinfo *ci;
-    size_t extra_len = 0;
+    size_t extra_len = 0, location_len;
     char *tail;
 
     uncached.ci.name = pyusdt_name_utf8(co->co_name, uncached.name,
@@ -147,6 +151,10 @@ code_info_slow(PyCodeObject *co)
     uncached.ci.qualname = pyusdt_name_utf8(co->co_qualname, uncached.qual,
                                             sizeof(uncached.qual));
     uncached.ci.firstline = co->co_firstlineno;
+    /* (cut, at worst, in the rare uncached case) */
+    snprintf(uncached.location, sizeof(uncached.location), "%s (%s:%d)",
+             uncached.ci.qualname, uncached.ci.file, co->co_firstlineno);
+    uncached.ci.location = uncached.location;
     /* no verdict yet */
     uncached.ci.filter_generation = pyusdt_filter_generation - 1;
     if (uncached.ci.name == uncached.name) {
@@ -158,6 +166,9 @@ code_info_slow(PyCodeObject *co)
     if (uncached.ci.qualname == uncached.qual) {
         extra_len += strlen(uncached.qual) + 1;
     }
+    location_len = strlen(uncached.ci.qualname) + strlen(uncached.ci.file)
+                   + 32;
+    extra_len += location_len;
     /* malloc, not PyMem: tracemalloc shows the program only its own
      * allocations */
     ci = malloc(sizeof(*ci) + extra_len);
@@ -168,6 +179,9 @@ code_info_slow(PyCodeObject *co)
     ci->name = own_copy(uncached.ci.name, uncached.name, &tail);
     ci->file = own_copy(uncached.ci.file, uncached.file, &tail);
     ci->qualname = own_copy(uncached.ci.qualname, uncached.qual, &tail);
+    snprintf(tail, location_len, "%s (%s:%d)", ci->qualname, ci->file,
+             co->co_firstlineno);
+    ci->location = tail;
     ci->firstline = co->co_firstlineno;
     ci->fileobj = Py_XNewRef(co->co_filename);
     ci->nameobj = Py_XNewRef(co->co_name);
@@ -321,7 +335,8 @@ line_at(PyObject *code, PyObject *offset)
 #define CALLBACK_ENTRY(NAME, fire, PYTHON) \
     CALLBACK_WITH(NAME, pyusdt_fire_##fire(ci->name, ci->file, \
                                            ci->firstline, int_arg(ARG(1)), \
-                                           ci->qualname), PYTHON)
+                                           ci->qualname, ci->location), \
+                  PYTHON)
 
 /* VALUE: (code, instruction_offset, value): the return value, the yielded
  * value, the callable (CALL passes arg0 after it), or the exception.
@@ -333,8 +348,8 @@ line_at(PyObject *code, PyObject *offset)
 /* LINE: (code, line_number). */
 #define CALLBACK_LINE(NAME, fire, PYTHON) \
     CALLBACK_WITH(NAME, pyusdt_fire_##fire(ci->name, ci->file, \
-                                           int_arg(ARG(1)), ci->qualname), \
-                  PYTHON)
+                                           int_arg(ARG(1)), ci->qualname, \
+                                           ci->location), PYTHON)
 
 typedef void (*value_fire_fn) PYUSDT_FIRE_ARGS_VALUE;
 

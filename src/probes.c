@@ -96,11 +96,12 @@ pyusdt_probe_abi(void)
 /* The fire functions are not inlined anywhere (they are the probe sites)
  * and do nothing but the probe: arguments stay in registers. */
 #define SITE_ENTRY(NAME) \
-    STAP_PROBE5(pyusdt, NAME, name, file, firstline, offset, qualname)
+    STAP_PROBE6(pyusdt, NAME, name, file, firstline, offset, qualname, \
+                location)
 #define SITE_VALUE(NAME) \
     STAP_PROBE6(pyusdt, NAME, name, file, firstline, offset, repr, qualname)
 #define SITE_LINE(NAME) \
-    STAP_PROBE4(pyusdt, NAME, name, file, line, qualname)
+    STAP_PROBE5(pyusdt, NAME, name, file, line, qualname, location)
 #define FIRE(NAME, fire, KIND, PYTHON) \
     PYUSDT_VISIBLE void \
     pyusdt_fire_##fire PYUSDT_FIRE_ARGS_##KIND \

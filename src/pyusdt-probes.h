@@ -17,10 +17,16 @@ extern "C" {
  * PYTHON) with NAME the probe's and the event's name, pyusdt_fire_<fire>
  * its probe site, PYTHON the probe of CPython's the event fires too (see
  * PYUSDT_FOR_EACH_PYTHON_PROBE), and KIND its arguments:
- *   ENTRY  name, file, first line, instruction offset, qualname;
- *   VALUE  the same with arg4 the bounded repr of the value (return
- *          value, yielded value, callable, exception), qualname last;
- *   LINE   name, file, the line being executed, qualname.
+ *   ENTRY  name, file, first line, instruction offset, qualname,
+ *          location;
+ *   VALUE  name, file, first line, instruction offset, the bounded repr
+ *          of the value (return value, yielded value, callable,
+ *          exception), qualname;
+ *   LINE   name, file, the line being executed, qualname, location.
+ * The location is "QUALNAME (FILE:FIRSTLINE)", one string per function,
+ * so that a map keyed by it names functions as the folded stacks do.
+ * VALUE probes have no location: bpftrace 0.23 reads no arg6, and a
+ * seventh argument would go on the stack.
  * Strings are NUL-terminated UTF-8.  The enum, the semaphores, the probe
  * sites, the names and the callbacks are all made from this list. */
 #define PYUSDT_FOR_EACH_PROBE(X) \
@@ -121,12 +127,13 @@ int pyusdt_probe_abi(void);
 /* The probe sites, one function each. */
 #define PYUSDT_FIRE_ARGS_ENTRY \
     (const char *name, const char *file, int firstline, int offset, \
-     const char *qualname)
+     const char *qualname, const char *location)
 #define PYUSDT_FIRE_ARGS_VALUE \
     (const char *name, const char *file, int firstline, int offset, \
      const char *repr, const char *qualname)
 #define PYUSDT_FIRE_ARGS_LINE \
-    (const char *name, const char *file, int line, const char *qualname)
+    (const char *name, const char *file, int line, const char *qualname, \
+     const char *location)
 #define PYUSDT_FIRE_DECL(NAME, fire, KIND, PYTHON) \
     void pyusdt_fire_##fire PYUSDT_FIRE_ARGS_##KIND;
 PYUSDT_FOR_EACH_PROBE(PYUSDT_FIRE_DECL)

@@ -10,12 +10,12 @@ from pyusdttest import (PYTHON, TAP, Bpftrace, probe, python_env,
                         require_tracing, workload)
 
 FMT = {
-    "entry": '"%s|%d|%s|%s|%d|%d|%s\\n", "{p}", pid, str(arg0), str(arg1), '
-             'arg2, arg3, str(arg4)',
+    "entry": '"%s|%d|%s|%s|%d|%d|%s|%s\\n", "{p}", pid, str(arg0), '
+             'str(arg1), arg2, arg3, str(arg4), str(arg5)',
     "value": '"%s|%d|%s|%s|%d|%d|%s|%s\\n", "{p}", pid, str(arg0), '
              'str(arg1), arg2, arg3, str(arg4), str(arg5)',
-    "line": '"%s|%d|%s|%s|%d|%s\\n", "{p}", pid, str(arg0), str(arg1), '
-            'arg2, str(arg3)',
+    "line": '"%s|%d|%s|%s|%d|%s|%s\\n", "{p}", pid, str(arg0), '
+            'str(arg1), arg2, str(arg3), str(arg4)',
 }
 KIND = {"PY_START": "entry", "PY_RESUME": "entry", "LINE": "line"}
 
@@ -83,8 +83,9 @@ def main():
         return None
 
     e = find("PY_START", "ret_int")
-    tap.eq(e and e[4:], (str(lines["ret_int"]), "0", "ret_int"),
-           "PY_START: first line, offset 0, qualname")
+    tap.eq(e and e[4:], (str(lines["ret_int"]), "0", "ret_int",
+                         "ret_int (%s:%d)" % (path, lines["ret_int"])),
+           "PY_START: first line, offset 0, qualname, location")
     e = find("PY_RETURN", "ret_int")
     want_off = return_offset(code_of(path, "ret_int"))
     tap.eq(e and e[4:], (str(lines["ret_int"]), str(want_off), "42",
@@ -130,6 +131,10 @@ def main():
     first = lines["main"]
     tap.eq(got_lines, list(range(first + 1, first + 12)),
            "LINE: each line of main() in order")
+    tap.eq({e[5:] for e in events
+            if e[0] == "LINE" and e[2] == "main" and e[3] == path},
+           {("main", "main (%s:%d)" % (path, first))},
+           "LINE: qualname and location")
 
     # MISSING and arguments no code object gives
     proc, events = trace_events([workload("missing.py")],
@@ -141,12 +146,16 @@ def main():
     tap.eq(miss, sorted([
         ("CALL", "<missing>", "<missing>", "0", "3", "<missing>",
          "<missing>"),
-        ("LINE", "<missing>", "<missing>", "9", "<missing>"),
+        ("LINE", "<missing>", "<missing>", "9", "<missing>",
+         "<missing> (<missing>:0)"),
         ("PY_RETURN", "<missing>", "<missing>", "0", "5", "<missing>",
          "<missing>"),
-        ("PY_START", "<missing>", "<missing>", "0", "0", "<missing>"),
-        ("PY_START", "<missing>", "<missing>", "0", "0", "<missing>"),
-        ("PY_START", "<missing>", "<missing>", "0", "7", "<missing>"),
+        ("PY_START", "<missing>", "<missing>", "0", "0", "<missing>",
+         "<missing> (<missing>:0)"),
+        ("PY_START", "<missing>", "<missing>", "0", "0", "<missing>",
+         "<missing> (<missing>:0)"),
+        ("PY_START", "<missing>", "<missing>", "0", "7", "<missing>",
+         "<missing> (<missing>:0)"),
     ]), "MISSING and non-code arguments: <missing>, line 0, never a crash")
 
     # a file name that is not valid UTF-8
