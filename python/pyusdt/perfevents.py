@@ -15,9 +15,9 @@ import pyusdt
 
 # the arguments of each kind of probe (pyusdt(7), ARGUMENTS); a name
 # ending in "$" is a string
-ENTRY = ("name$", "file$", "firstline", "offset", "qualname$")
+ENTRY = ("name$", "file$", "firstline", "offset", "qualname$", "location$")
 VALUE = ("name$", "file$", "firstline", "offset", "repr$", "qualname$")
-LINE = ("name$", "file$", "line", "qualname$")
+LINE = ("name$", "file$", "line", "qualname$", "location$")
 ARGUMENTS = {
     ("pyusdt", "PY_START"): ENTRY,
     ("pyusdt", "PY_RESUME"): ENTRY,

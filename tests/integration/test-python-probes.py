@@ -368,8 +368,10 @@ def test_perf_text(tap, perf, fires):
         if m and m.group(1) == PROG:
             lines[int(m.group(2))] = lines.get(int(m.group(2)), 0) + 1
         if re.search(r'pyusdt:PY_START: \(\w+\) name="leaf" file="%s" '
-                     r'firstline=%d offset=0 qualname="leaf"$'
-                     % (re.escape(PROG), line_of("def leaf(")), text):
+                     r'firstline=%d offset=0 qualname="leaf" '
+                     r'location="leaf \(%s:%d\)"$'
+                     % (re.escape(PROG), line_of("def leaf("),
+                        re.escape(PROG), line_of("def leaf(")), text):
             starts += 1
     tap.eq((len(names), rec.returncode, lines, starts),
            (len(set(names)), 0, expected()["line"], 5),
