@@ -12,11 +12,9 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 
-from pyusdttest import (PYTHON, TAP, Bpftrace, Driven, autoload_venv,
-                        parse_maps, python_env, tracing_lock,
-                        tracing_missing)
+from pyusdttest import (PYTHON, TAP, Driven, autoload_venv, python_env,
+                        trace_serve_by_pid, tracing_lock, tracing_missing)
 
 ASK = ("import sys; print('pyusdt' in sys.modules, "
        "'_pyusdt_autoload' in sys.modules)")
@@ -100,18 +98,8 @@ def test_traced_by_pid(tap, python):
     tap.eq(prog.hello["pyusdt"], True,
            "an unprepared program has pyusdt loaded")
     prog.ask("work 3")
-    bt = Bpftrace('usdt:*:pyusdt:PY_START /str(arg0) == "work"/ '
-                  '{ @calls = count(); }\n'
-                  'usdt:*:pyusdt:PY_RETURN { @ret[str(arg0)] = count(); }',
-                  pid=prog.pid)
-    bt.start()
-    time.sleep(0.3)
-    reply = prog.ask("work 11")
-    status, stderr = prog.finish("quit")
-    maps = parse_maps(bt.wait(timeout=60))
-    tap.eq((maps.get("calls", {}).get((), 0),
-            maps.get("ret", {}).get(("work",), 0),
-            maps.get("ret", {}).get(("serve",), 0)), (11, 11, 1),
+    counts, reply, status, stderr = trace_serve_by_pid(prog, 11)
+    tap.eq(counts, (11, 11, 1),
            "bpftrace -p PID: work() 11 calls, 11 returns; serve(), entered "
            "before tracing, returns once")
     tap.eq((reply, status, stderr), ({"done": 11, "total": 66}, 3, ""),

@@ -18,8 +18,8 @@ import subprocess
 import sys
 import time
 
-from pyusdttest import (PYTHON, TAP, Bpftrace, Driven, parse_maps,
-                        python_env, require_tracing)
+from pyusdttest import (PYTHON, TAP, Driven, python_env, require_tracing,
+                        trace_serve_by_pid)
 
 LAUNCHER = [PYTHON, "-m", "pyusdt"]
 
@@ -82,18 +82,8 @@ def test_attach_and_trace(tap):
            "was added")
     tap.eq(leftovers() - before, set(),
            "the script file handed over is gone")
-    bt = Bpftrace('usdt:*:pyusdt:PY_START /str(arg0) == "work"/ '
-                  '{ @calls = count(); }\n'
-                  'usdt:*:pyusdt:PY_RETURN { @ret[str(arg0)] = count(); }',
-                  pid=prog.pid)
-    bt.start()
-    time.sleep(0.3)
-    prog.ask("work 7")
-    status, stderr = prog.finish("quit")
-    maps = parse_maps(bt.wait(timeout=60))
-    tap.eq((maps.get("calls", {}).get((), 0),
-            maps.get("ret", {}).get(("work",), 0),
-            maps.get("ret", {}).get(("serve",), 0)), (7, 7, 1),
+    counts, _, status, stderr = trace_serve_by_pid(prog, 7)
+    tap.eq(counts, (7, 7, 1),
            "bpftrace -p PID after --attach: work() 7 calls, 7 returns; "
            "serve(), entered before attach, returns once")
     tap.eq((status, stderr), (3, ""),

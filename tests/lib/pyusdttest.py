@@ -420,6 +420,25 @@ def attach_pid(pid, probes, function="work"):
     return Bpftrace(prog, pid=pid).start()
 
 
+def trace_serve_by_pid(prog, n):
+    """bpftrace -p on a Driven program in serve()'s loop that has loaded
+    pyusdt, while it runs "work N" and then "quit": ((work() calls,
+    work() returns, serve() returns), the reply to "work N", the exit
+    status, stderr)."""
+    bt = Bpftrace('usdt:*:pyusdt:PY_START /str(arg0) == "work"/ '
+                  '{ @calls = count(); }\n'
+                  'usdt:*:pyusdt:PY_RETURN { @ret[str(arg0)] = count(); }',
+                  pid=prog.pid)
+    bt.start()
+    time.sleep(0.3)
+    reply = prog.ask("work %d" % n)
+    status, stderr = prog.finish("quit")
+    maps = parse_maps(bt.wait(timeout=60))
+    return ((maps.get("calls", {}).get((), 0),
+             maps.get("ret", {}).get(("work",), 0),
+             maps.get("ret", {}).get(("serve",), 0)), reply, status, stderr)
+
+
 def per_probe(maps):
     """{probe: hits} summed over threads from @c[probe, tid]."""
     out = {}
