@@ -563,6 +563,31 @@ class Bench:
         F["hits"] = hits
         F["processes"] = len(pids)
 
+    # -------------------------------------------------------- phase: pcp
+    def phase_pcp(self):
+        """The scripts for PCP's bpftrace PMDA, each run system-wide as the
+        PMDA runs it: the call-heavy workloads traced, against plain
+        Python, interleaved."""
+        reps = 2 if self.quick else 5
+        P = self.data["pcp"] = {}
+        for name in ("pyusdt_calls", "pyusdt_time"):
+            script = os.path.join(self.build, "tests", "scripts",
+                                  name + ".bt")
+            self.log("pcp: %s, %d interleaved repetitions" % (name, reps))
+            bt = Bpftrace(script=script, ready="Hit Ctrl-C").start(
+                timeout=300)
+            pairs = {wl: [] for wl in ("recursion", "mixed")}
+            try:
+                for rep in range(reps):
+                    for wl in pairs:
+                        order = ["plain", "pyusdt"] if rep % 2 == 0 \
+                            else ["pyusdt", "plain"]
+                        pairs[wl].append({m: self.run_wl(wl, m, 3)
+                                          for m in order})
+            finally:
+                bt.stop(timeout=120)
+            P[name] = pairs
+
     # --------------------------------------------------- phase: autoload
     def phase_autoload(self):
         """What python3-pyusdt-autoload costs a process: at start-up

@@ -49,6 +49,23 @@ class Report:
                         and got.get("unwanted", 0) == 0))
         return lines, results
 
+    def report_pcp(self):
+        """What the PCP scripts cost the programs they count."""
+        P = self.data.get("pcp")
+        if not P:
+            return [], []
+        lines = []
+        w = lines.append
+        w("5d. PCP scripts, run system-wide as pmdabpftrace runs them: "
+          "CPU time against plain Python")
+        w("%-14s" % "" + "".join("%12s" % wl for wl in P["pyusdt_calls"]))
+        for name, pairs in P.items():
+            w("%-14s" % name + "".join(
+                "%12.2f" % median([p["pyusdt"]["best"] / p["plain"]["best"]
+                                   for p in pairs[wl]])
+                for wl in pairs))
+        return lines, []
+
     def report_autoload(self):
         """What python3-pyusdt-autoload costs a process."""
         A = self.data.get("autoload")
@@ -317,6 +334,7 @@ class Report:
         lines += filter_lines
         autoload_lines, autoload_results = self.report_autoload()
         lines += autoload_lines
+        lines += self.report_pcp()[0]
         lines += self.report_baseline()
 
         # ---- targets
