@@ -19,7 +19,7 @@ from config import (ALL, FORMS, HERE, SCALE, SET_NAME, SETS, SRC,
 
 # the bpftrace driver of the tests
 sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
-from pyusdttest import Bpftrace, autoload_venv  # noqa: E402
+from pyusdttest import Bpftrace, autoload_venv, rss_kib  # noqa: E402
 
 
 class Lines:
@@ -645,7 +645,7 @@ class Bench:
     def rest_counters(pid):
         """Context switches and CPU time (schedstat, ns) summed over a
         process's threads, and its RSS."""
-        out = {"switches": 0, "cpu_ns": 0, "threads": 0, "rss_kb": 0}
+        out = {"switches": 0, "cpu_ns": 0, "threads": 0}
         task = "/proc/%d/task" % pid
         for tid in os.listdir(task):
             out["threads"] += 1
@@ -656,10 +656,7 @@ class Bench:
                         out["switches"] += int(line.split()[1])
             with open(os.path.join(task, tid, "schedstat")) as f:
                 out["cpu_ns"] += int(f.read().split()[0])
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    out["rss_kb"] = int(line.split()[1])
+        out["rss_kb"] = rss_kib(pid)
         return out
 
     # ---------------------------------------------------- phase: latency
