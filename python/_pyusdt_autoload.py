@@ -8,10 +8,10 @@ can then be traced by PID without a change to it.
 
 PYUSDT_AUTOLOAD=0 in a process's environment opts it out; the .pth line
 checks it itself, so that a process opted out does not even import this
-module.  A start never
-fails because of this module: a Python that pyusdt does not support
-(before 3.12, or one pyusdt was not built for) starts as it would have,
-silently; PYUSDT_VERBOSE=1 says why pyusdt was not loaded.
+module.  A start never fails because of this module: a Python that
+pyusdt does not support (before 3.12, or one pyusdt was not built for)
+starts as it would have, silently; PYUSDT_VERBOSE=1 says why pyusdt was
+not loaded.
 """
 
 import os
