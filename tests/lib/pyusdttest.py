@@ -211,12 +211,19 @@ class Bpftrace:
         self.out = []
         self.err = ""
 
-    def start(self, timeout=180):
-        env = dict(os.environ)
-        env.setdefault("BPFTRACE_MAX_STRLEN", "300")
-        env.setdefault("BPFTRACE_MAX_MAP_KEYS", "65536")
-        # printf records of 300-byte strings fill the default ring fast
-        env.setdefault("BPFTRACE_PERF_RB_PAGES", "1024")
+    def start(self, timeout=180, env=None):
+        env = dict(os.environ, **(env or {}))
+        # bpftrace takes these over a script's own config: what a script
+        # sets, it runs with, as its users run it (with 0.23, the stack
+        # scripts' loop visits every one of max_map_keys buckets)
+        config = self._script_config()
+        for key, value in (("max_strlen", "300"),
+                           ("max_map_keys", "65536"),
+                           # printf records of 300-byte strings fill the
+                           # default ring fast
+                           ("perf_rb_pages", "1024")):
+            if key not in config:
+                env.setdefault("BPFTRACE_" + key.upper(), value)
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=env,
                                      text=True, bufsize=1)
@@ -238,6 +245,15 @@ class Bpftrace:
         raise RuntimeError("bpftrace did not start in %ds: %s\n%s%s"
                            % (timeout, " ".join(self.cmd), "".join(self.out),
                               self.err))
+
+    def _script_config(self):
+        """The text of the script's config line, or ""."""
+        for arg in self.cmd[1:]:
+            if arg.endswith(".bt") and os.path.exists(arg):
+                with open(arg) as f:
+                    m = re.search(r"^config\s*=\s*\{[^}]*\}", f.read(), re.M)
+                return m.group(0) if m else ""
+        return ""
 
     def _drain(self):
         """Read bpftrace's output as it comes: a full pipe would block it
