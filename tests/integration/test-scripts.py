@@ -543,6 +543,66 @@ def test_syscalls(tap):
            "under <module>;main", text)
 
 
+def test_syscalls_full(tap, stacks):
+    """More new rows than the script keeps: it keeps its STACK_KEEP rows
+    and frames (the first ones), counts the calls it could not, and no
+    update of a full map is tried (bpftrace would print a warning for
+    each).  A row per function, or per stack: a new frame and a new row
+    for each function."""
+    with open(script("syscalls")) as f:
+        keep = int(re.search(r"@kept < (\d+)", f.read()).group(1))
+    n = keep + 500
+    # the report of every row kept: 2 records of up to 300 bytes each in
+    # a buffer of pages of 4096 bytes, which bpftrace's environment sets
+    # over the script's own (a size for a test, not for users)
+    pages = 1 << (2 * keep * 300 // 4096).bit_length()
+    bt = Bpftrace(script=script("syscalls"), args=[stacks], ready="Tracing")
+    bt.start(env={"BPFTRACE_PERF_RB_PAGES": str(pages)})
+    prog = workload("script_many.py")
+    try:
+        proc = subprocess.Popen([PYTHON, prog, str(n)], env=python_env(),
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        proc.communicate(timeout=600)
+        idle(bt.proc.pid)
+    finally:
+        text = bt.stop(timeout=600)
+    rows = re.findall(r"^\s*\d+\s+\d+\s+%s  \S+\s+\S.*$" % TIME, text,
+                      re.M)
+    if stacks:
+        calls = {(stack.rpartition(";")[2].split()[0], call): count
+                 for (stack, call), count in
+                 syscall_stacks(text, proc.pid).items()
+                 if stack.endswith(":%d)" % 0) or prog in stack}
+        calls = {(f, c): v for (f, c), v in calls.items()
+                 if re.match(r"f\d+$", f)}
+    else:
+        calls = syscall_rows(text, proc.pid, prog)
+    kept = sorted(int(f[1:]) for f, call in calls if call == "getppid")
+    m = re.search(r"\((\d+) system calls not counted: the maps were "
+                  r"full\)", text)
+    lost = int(m.group(1)) if m else 0
+    k = len(kept)
+    # a row per function: keep rows in all; per stack, a row and the
+    # stack's 3 frames (<module>, main, fN), which no other stack shares
+    # (stacks share the frames of the innermost part they have alike)
+    share = keep if not stacks else keep // 4
+    tap.ok(proc.returncode == 0 and share - 50 <= len(rows) <= keep
+           and 0 < k < n and kept == list(range(k))
+           and all(calls[("f%d" % i, "getppid")] == 1 for i in kept)
+           # (and the few calls of the program's end that would start
+           # rows of their own)
+           and n - k <= lost <= n - k + 300,
+           "syscalls.bt %d, %d functions making a call each: %d rows "
+           "kept, the first; %d calls counted as not (%d getppid calls "
+           "left out)" % (stacks, n, len(rows), lost, n - k),
+           text[-3000:] + bt.err[-2000:])
+    warned = [w for w in ("Map full", "Lost ", "map_update_elem")
+              if w in text or w in bt.err]
+    tap.ok(not warned, "syscalls.bt %d with its maps full: no update "
+           "fails (no warning of bpftrace's)" % stacks, bt.err[-2000:])
+
+
 def test_trace_errors(tap):
     base = [PYTHON, "-m", "pyusdt"]
     prog = workload("script_slow.py")
@@ -636,6 +696,8 @@ def main():
         tap.skip("syscalls.bt", stacks_missing())
     else:
         tap.run(test_syscalls)
+        tap.run(test_syscalls_full, 0)
+        tap.run(test_syscalls_full, 1)
     tap.run(test_trace_errors)
     tap.done()
 
