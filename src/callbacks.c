@@ -135,6 +135,18 @@ own_copy(const char *s, const char *buf, char **tail)
     return s;
 }
 
+/* The names of uncached, with its location made of them: what an event
+ * gets when they cannot be kept. */
+static struct codeinfo *
+uncached_info(PyCodeObject *co)
+{
+    /* (cut, at worst) */
+    snprintf(uncached.location, sizeof(uncached.location), "%s (%s:%d)",
+             uncached.ci.qualname, uncached.ci.file, co->co_firstlineno);
+    uncached.ci.location = uncached.location;
+    return &uncached.ci;
+}
+
 /* First event of a code object (or co_filename was replaced): look its
  * names up and keep them with it. */
 PYUSDT_COLD struct codeinfo *
@@ -151,10 +163,6 @@ code_info_slow(PyCodeObject *co)
     uncached.ci.qualname = pyusdt_name_utf8(co->co_qualname, uncached.qual,
                                             sizeof(uncached.qual));
     uncached.ci.firstline = co->co_firstlineno;
-    /* (cut, at worst, in the rare uncached case) */
-    snprintf(uncached.location, sizeof(uncached.location), "%s (%s:%d)",
-             uncached.ci.qualname, uncached.ci.file, co->co_firstlineno);
-    uncached.ci.location = uncached.location;
     /* no verdict yet */
     uncached.ci.filter_generation = pyusdt_filter_generation - 1;
     if (uncached.ci.name == uncached.name) {
@@ -173,7 +181,7 @@ code_info_slow(PyCodeObject *co)
      * allocations */
     ci = malloc(sizeof(*ci) + extra_len);
     if (ci == NULL) {
-        return &uncached.ci;
+        return uncached_info(co);
     }
     tail = (char *)(ci + 1);
     ci->name = own_copy(uncached.ci.name, uncached.name, &tail);
@@ -190,7 +198,7 @@ code_info_slow(PyCodeObject *co)
     /* (an older value, for an older co_filename, is freed) */
     if (pyusdt_codecache_put((PyObject *)co, ci) < 0) {
         free_codeinfo(ci);
-        return &uncached.ci;
+        return uncached_info(co);
     }
     return ci;
 }

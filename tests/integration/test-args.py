@@ -166,6 +166,24 @@ def main():
     odd = [e for e in events if e[2] == "odd"]
     tap.eq(odd and odd[0][3], "/tmp/bad\\udcffname\U0001f600.py",
            "a surrogate in a file name arrives escaped, non-BMP as UTF-8")
+
+    # no code watcher free: nothing kept, the names made at each event
+    path = workload("no_watcher.py")
+    first = functions(path)["leaf"]
+    with Bpftrace(printing_program(["PY_START", "LINE"],
+                                   'str(arg0) == "leaf"')) as bt:
+        proc = subprocess.run([PYTHON, path], env=python_env(),
+                              capture_output=True, text=True, timeout=120)
+        text = bt.stop()
+    got = [tuple(line.split("|")[2:]) for line in text.splitlines()
+           if line.startswith(("PY_START|", "LINE|"))]
+    location = "leaf (%s:%d)" % (path, first)
+    tap.eq((proc.returncode, proc.stdout.strip(), got),
+           (0, "8 code watchers taken",
+            [("leaf", path, str(first), "0", "leaf", location),
+             ("leaf", path, str(first + 1), "leaf", location)] * 5),
+           "no code watcher free: the names and location made at each of "
+           "5 calls", text)
     tap.done()
 
 
