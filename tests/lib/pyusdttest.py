@@ -246,14 +246,18 @@ class Bpftrace:
                            % (timeout, " ".join(self.cmd), "".join(self.out),
                               self.err))
 
-    def _script_config(self):
-        """The text of the script's config line, or ""."""
+    def _script_text(self):
+        """The text of the script file bpftrace runs, or ""."""
         for arg in self.cmd[1:]:
             if arg.endswith(".bt") and os.path.exists(arg):
                 with open(arg) as f:
-                    m = re.search(r"^config\s*=\s*\{[^}]*\}", f.read(), re.M)
-                return m.group(0) if m else ""
+                    return f.read()
         return ""
+
+    def _script_config(self):
+        """The text of the script's config line, or ""."""
+        m = re.search(r"^config\s*=\s*\{[^}]*\}", self._script_text(), re.M)
+        return m.group(0) if m else ""
 
     def _drain(self):
         """Read bpftrace's output as it comes: a full pipe would block it
@@ -290,11 +294,7 @@ class Bpftrace:
         """bpftrace 0.27 may run BEGIN before the uprobes' semaphores are
         raised: for a system-wide tracer of the build's probe library,
         wait until a new process that loads it sees a probe attached."""
-        text = " ".join(self.cmd)
-        for arg in self.cmd:
-            if arg.endswith(".bt") and os.path.exists(arg):
-                with open(arg) as f:
-                    text += f.read()
+        text = " ".join(self.cmd) + self._script_text()
         if "-p" in self.cmd or not LIBRARY or LIBRARY not in text:
             return
         code = ("import pyusdt, time, sys\n"
